@@ -1,0 +1,79 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace FlashMoe;
+
+/// <summary>
+/// An immutable array with value equality, so records that hold lists (profiles, parse results)
+/// compare by content. The source generator relies on this to cache pipeline steps.
+/// </summary>
+public readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadOnlyList<T>
+{
+    private readonly T[]? _items;
+
+    /// <summary>Wraps a copy of <paramref name="items"/>.</summary>
+    public EquatableArray(IEnumerable<T> items) => _items = items.ToArray();
+
+    /// <summary>An empty array.</summary>
+    public static EquatableArray<T> Empty => default;
+
+    /// <inheritdoc />
+    public int Count => _items?.Length ?? 0;
+
+    /// <inheritdoc />
+    public T this[int index] => (_items ?? Array.Empty<T>())[index];
+
+    /// <inheritdoc />
+    public bool Equals(EquatableArray<T> other)
+    {
+        var left = _items ?? Array.Empty<T>();
+        var right = other._items ?? Array.Empty<T>();
+        if (left.Length != right.Length) return false;
+        var comparer = EqualityComparer<T>.Default;
+        for (var i = 0; i < left.Length; i++)
+        {
+            if (!comparer.Equals(left[i], right[i])) return false;
+        }
+        return true;
+    }
+
+    /// <inheritdoc />
+    public override bool Equals(object? obj) => obj is EquatableArray<T> other && Equals(other);
+
+    /// <inheritdoc />
+    public override int GetHashCode()
+    {
+        unchecked
+        {
+            var hash = 17;
+            foreach (var item in _items ?? Array.Empty<T>())
+            {
+                hash = (hash * 31) + (item is null ? 0 : EqualityComparer<T>.Default.GetHashCode(item));
+            }
+            return hash;
+        }
+    }
+
+    /// <inheritdoc />
+    public IEnumerator<T> GetEnumerator() => ((IEnumerable<T>)(_items ?? Array.Empty<T>())).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>Value equality.</summary>
+    public static bool operator ==(EquatableArray<T> left, EquatableArray<T> right) => left.Equals(right);
+
+    /// <summary>Value inequality.</summary>
+    public static bool operator !=(EquatableArray<T> left, EquatableArray<T> right) => !left.Equals(right);
+}
+
+/// <summary>Factory helpers for <see cref="EquatableArray{T}"/>.</summary>
+public static class EquatableArray
+{
+    /// <summary>Creates an equatable array from the given items.</summary>
+    public static EquatableArray<T> Create<T>(params T[] items) => new(items);
+
+    /// <summary>Copies a sequence into an equatable array.</summary>
+    public static EquatableArray<T> ToEquatableArray<T>(this IEnumerable<T> items) => new(items);
+}
