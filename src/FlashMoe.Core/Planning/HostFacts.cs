@@ -1,0 +1,66 @@
+using FlashMoe.Profiles;
+
+namespace FlashMoe.Planning;
+
+/// <summary>
+/// Facts about the machine a profile is resolved for. The build check derives them from the profile's
+/// declared hardware (<see cref="FromProfile"/>); the runtime detects them (FlashMoe.Runtime <c>HostInfo</c>)
+/// and converts to this type, so both go through the same Core rules. Unknown values are null.
+/// </summary>
+public sealed record HostFacts
+{
+    /// <summary>Installed RAM in bytes.</summary>
+    public long TotalRamBytes { get; init; }
+    /// <summary>RAM available now (MemAvailable), if known.</summary>
+    public long? AvailableRamBytes { get; init; }
+    /// <summary>The effective container/cgroup memory limit, if any (the smaller of v1/v2 limits).</summary>
+    public long? MemoryLimitBytes { get; init; }
+    /// <summary>RAM kept for the OS and other processes, if declared; null = planner default.</summary>
+    public long? ReserveBytes { get; init; }
+    /// <summary>Physical cores (no SMT siblings), if known.</summary>
+    public int? PhysicalCores { get; init; }
+    /// <summary>Logical cores, if known.</summary>
+    public int? LogicalCores { get; init; }
+    /// <summary>AVX2 present (CPU repack of Q4_0 and friends applies), if known.</summary>
+    public bool? Avx2 { get; init; }
+    /// <summary>AVX-512 present, if known.</summary>
+    public bool? Avx512 { get; init; }
+    /// <summary>Storage under the model file.</summary>
+    public StorageKind Storage { get; init; }
+    /// <summary>Memory read bandwidth in GB/s (decimal), if known.</summary>
+    public double? MemoryBandwidthGBs { get; init; }
+    /// <summary>GPUs (declared; the CPU-only runtime detects none).</summary>
+    public EquatableArray<GpuSpec> Gpus { get; init; }
+    /// <summary>Linux transparent-huge-page mode (<c>always</c>, <c>madvise</c>, <c>never</c>), if known.</summary>
+    public string? TransparentHugePages { get; init; }
+    /// <summary>Operating system family: <c>linux</c>, <c>windows</c>, <c>macos</c>, or null.</summary>
+    public string? OperatingSystem { get; init; }
+    /// <summary>True when detected on a real machine, false when taken from a profile's declaration.</summary>
+    public bool IsDetected { get; init; }
+
+    /// <summary>The facts a profile declares about its target machine (build-time check).</summary>
+    public static HostFacts FromProfile(HardwareSpec hardware) => new()
+    {
+        TotalRamBytes = (long)(hardware.RamGiB * Units.GiB),
+        ReserveBytes = hardware.ReserveGiB is { } r ? (long)(r * Units.GiB) : null,
+        PhysicalCores = hardware.Cpu.PhysicalCores,
+        LogicalCores = hardware.Cpu.LogicalCores,
+        Avx2 = hardware.Cpu.Avx2,
+        Avx512 = hardware.Cpu.Avx512,
+        Storage = hardware.Storage,
+        MemoryBandwidthGBs = hardware.MemoryBandwidthGBs,
+        Gpus = hardware.Gpus,
+        IsDetected = false,
+    };
+}
+
+/// <summary>Byte-unit constants. GiB = 2^30 (profiles); GB = 10^9 (vendors' "130 GB").</summary>
+public static class Units
+{
+    /// <summary>2^20 bytes.</summary>
+    public const long MiB = 1L << 20;
+    /// <summary>2^30 bytes.</summary>
+    public const long GiB = 1L << 30;
+    /// <summary>10^9 bytes.</summary>
+    public const long GB = 1_000_000_000L;
+}
