@@ -43,23 +43,23 @@ internal sealed class GgufBinaryReader
     /// <summary>Bytes actually read from the stream so far (skipped bytes are not read).</summary>
     public long BytesRead { get; private set; }
 
-    public byte ReadByte(string what)
+    public byte ReadByte(string what, string? subject = null)
     {
-        Ensure(1, what);
+        Ensure(1, what, subject);
         return _buffer[_bufferPos++];
     }
 
-    public ushort ReadUInt16(string what)
+    public ushort ReadUInt16(string what, string? subject = null)
     {
-        Ensure(2, what);
+        Ensure(2, what, subject);
         var value = (ushort)(_buffer[_bufferPos] | (_buffer[_bufferPos + 1] << 8));
         _bufferPos += 2;
         return value;
     }
 
-    public uint ReadUInt32(string what)
+    public uint ReadUInt32(string what, string? subject = null)
     {
-        Ensure(4, what);
+        Ensure(4, what, subject);
         var b = _buffer;
         var p = _bufferPos;
         var value = b[p] | ((uint)b[p + 1] << 8) | ((uint)b[p + 2] << 16) | ((uint)b[p + 3] << 24);
@@ -67,9 +67,9 @@ internal sealed class GgufBinaryReader
         return value;
     }
 
-    public ulong ReadUInt64(string what)
+    public ulong ReadUInt64(string what, string? subject = null)
     {
-        Ensure(8, what);
+        Ensure(8, what, subject);
         var b = _buffer;
         var p = _bufferPos;
         var low = b[p] | ((uint)b[p + 1] << 8) | ((uint)b[p + 2] << 16) | ((uint)b[p + 3] << 24);
@@ -79,14 +79,14 @@ internal sealed class GgufBinaryReader
     }
 
     /// <summary>Reads <paramref name="count"/> bytes; the caller has checked the count against the remaining file.</summary>
-    public byte[] ReadBytes(int count, string what)
+    public byte[] ReadBytes(int count, string what, string? subject = null)
     {
-        if (count > RemainingInFile) throw Truncated(what, count);
+        if (count > RemainingInFile) throw Truncated(what, subject, count);
         var result = new byte[count];
         var done = 0;
         while (done < count)
         {
-            if (_bufferPos == _bufferLength) Fill(1, what);
+            if (_bufferPos == _bufferLength) Fill(1, what, subject);
             var chunk = Math.Min(count - done, _bufferLength - _bufferPos);
             Buffer.BlockCopy(_buffer, _bufferPos, result, done, chunk);
             _bufferPos += chunk;
@@ -96,9 +96,9 @@ internal sealed class GgufBinaryReader
     }
 
     /// <summary>Moves forward <paramref name="count"/> bytes without reading them when the stream can seek.</summary>
-    public void Skip(long count, string what)
+    public void Skip(long count, string what, string? subject = null)
     {
-        if (count < 0 || count > RemainingInFile) throw Truncated(what, count);
+        if (count < 0 || count > RemainingInFile) throw Truncated(what, subject, count);
         if (count <= _bufferLength - _bufferPos)
         {
             _bufferPos += (int)count;
@@ -130,24 +130,32 @@ internal sealed class GgufBinaryReader
         while (toDiscard > 0)
         {
             var read = _stream.Read(_buffer, 0, (int)Math.Min(_buffer.Length, toDiscard));
-            if (read <= 0) throw Truncated("skipped data", toDiscard);
+            if (read <= 0) throw Truncated("skipped data", null, toDiscard);
             BytesRead += read;
             toDiscard -= read;
         }
     }
 
-    public GgufFormatException Truncated(string what, long needed) =>
-        new(DiagnosticCatalog.GgufTruncated, Position, what, needed, RemainingInFile);
+    /// <summary>
+    /// The FM0103 error for a read at the current position. <paramref name="what"/> is a constant description that
+    /// may hold <c>{0}</c> for <paramref name="subject"/> (a key or tensor name): the message is only composed when
+    /// thrown, so the hot path allocates nothing.
+    /// </summary>
+    public GgufFormatException Truncated(string what, string? subject, long needed) =>
+        new(DiagnosticCatalog.GgufTruncated, Position, Describe(what, subject), needed, RemainingInFile);
 
-    private void Ensure(int count, string what)
+    public static string Describe(string what, string? subject) =>
+        subject is null ? what : string.Format(System.Globalization.CultureInfo.InvariantCulture, what, subject);
+
+    private void Ensure(int count, string what, string? subject)
     {
         if (_bufferLength - _bufferPos >= count) return;
-        if (count > RemainingInFile) throw Truncated(what, count);
-        Fill(count, what);
+        if (count > RemainingInFile) throw Truncated(what, subject, count);
+        Fill(count, what, subject);
     }
 
     /// <summary>Keeps the unread bytes and reads until at least <paramref name="count"/> are buffered.</summary>
-    private void Fill(int count, string what)
+    private void Fill(int count, string what, string? subject)
     {
         var unread = _bufferLength - _bufferPos;
         if (unread > 0 && _bufferPos > 0) Buffer.BlockCopy(_buffer, _bufferPos, _buffer, 0, unread);
@@ -162,7 +170,7 @@ internal sealed class GgufBinaryReader
             if (read <= 0)
             {
                 // The stream ended before the declared length: the file is shorter than it claimed.
-                throw new GgufFormatException(DiagnosticCatalog.GgufTruncated, _bufferStart + _bufferLength, what, count - _bufferLength, 0);
+                throw new GgufFormatException(DiagnosticCatalog.GgufTruncated, _bufferStart + _bufferLength, Describe(what, subject), count - _bufferLength, 0);
             }
             BytesRead += read;
             _bufferLength += read;

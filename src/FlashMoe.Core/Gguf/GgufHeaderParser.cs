@@ -19,6 +19,9 @@ internal sealed class GgufHeaderParser
     /// <summary>llama.cpp's GGML_MAX_NAME: a tensor name must be shorter than this many bytes.</summary>
     public const int MaxTensorNameBytes = 64;
 
+    /// <summary>Largest alignment accepted (real files use 32; an int keeps the layout arithmetic simple).</summary>
+    private const int MaxAlignment = 1 << 30;
+
     /// <summary>name length (8) + n_dims (4) + type (4) + offset (8).</summary>
     private const int MinTensorInfoBytes = 24;
 
@@ -62,7 +65,7 @@ internal sealed class GgufHeaderParser
             var key = ReadName("metadata key", _options.MaxStringBytes, "the reader's limit");
             if (byKey.ContainsKey(key)) throw new GgufFormatException(DiagnosticCatalog.GgufDuplicateName, keyOffset, "metadata key", key);
             var typeOffset = _reader.Position;
-            var type = _reader.ReadUInt32("the value type of '" + key + "'");
+            var type = _reader.ReadUInt32("the value type of '{0}'", key);
             var value = ReadValue(type, typeOffset, key, arrayDepth: 0);
             entries.Add(new GgufMetadataEntry(key, value, keyOffset));
             byKey.Add(key, value);
@@ -90,7 +93,7 @@ internal sealed class GgufHeaderParser
         var fixedSize = GgufValueTypes.FixedSize(elementType);
         if (!materialize && fixedSize > 0)
         {
-            _reader.Skip((long)count * fixedSize, "the elements of '" + key + "'"); // count checked: product ≤ remaining bytes
+            _reader.Skip((long)count * fixedSize, "the elements of '{0}'", key); // count checked: product ≤ remaining bytes
             return null;
         }
 
@@ -100,7 +103,7 @@ internal sealed class GgufHeaderParser
             var offset = _reader.Position;
             if (elementType == GgufValueType.String)
             {
-                var text = ReadStringValue(keep: materialize, key);
+                var text = ReadStringValue(keep: materialize, key, offset);
                 elements?.Add(text!);
             }
             else if (elementType == GgufValueType.Array)
@@ -121,11 +124,11 @@ internal sealed class GgufHeaderParser
     {
         if (array.Offset < 0 || array.Offset > _reader.Length)
         {
-            throw _reader.Truncated("the elements of '" + array.Key + "'", array.ByteLength);
+            throw _reader.Truncated("the elements of '{0}'", array.Key, array.ByteLength);
         }
         _reader.SeekTo(array.Offset);
         var count = (ulong)array.Count;
-        CheckCount(count, GgufValueTypes.MinimumSize(array.ElementType), array.Offset, $"The element count of array '{array.Key}'");
+        CheckCount(count, GgufValueTypes.MinimumSize(array.ElementType), array.Offset, "The element count of array '{0}'", array.Key);
         return ReadArrayElements(array.ElementType, count, depth: 1, materialize: true, array.Key)!;
     }
 
@@ -163,7 +166,7 @@ internal sealed class GgufHeaderParser
         var valueType = (GgufValueType)type;
         return valueType switch
         {
-            GgufValueType.String => ReadStringValue(keep: true, key)!,
+            GgufValueType.String => ReadStringValue(keep: true, key, typeOffset)!,
             GgufValueType.Array => ReadArray(typeOffset, key, arrayDepth, materializeAllowed: true),
             _ => ReadScalar(valueType, typeOffset, key),
         };
@@ -179,7 +182,7 @@ internal sealed class GgufHeaderParser
                 $"arrays are nested more than {MaxArrayNesting} deep");
         }
         var elementTypeOffset = _reader.Position;
-        var elementType = _reader.ReadUInt32("the element type of '" + key + "'");
+        var elementType = _reader.ReadUInt32("the element type of '{0}'", key);
         if (!GgufValueTypes.IsDefined(elementType))
         {
             throw new GgufFormatException(DiagnosticCatalog.GgufInvalidMetadataValue, elementTypeOffset, key,
@@ -187,8 +190,8 @@ internal sealed class GgufHeaderParser
         }
         var type = (GgufValueType)elementType;
         var countOffset = _reader.Position;
-        var count = _reader.ReadUInt64("the element count of '" + key + "'");
-        CheckCount(count, GgufValueTypes.MinimumSize(type), countOffset, $"The element count of array '{key}'");
+        var count = _reader.ReadUInt64("the element count of '{0}'", key);
+        CheckCount(count, GgufValueTypes.MinimumSize(type), countOffset, "The element count of array '{0}'", key);
 
         var materialize = materializeAllowed && count <= (ulong)Math.Max(0, _options.MaxMaterializedArrayElements);
         var elementsOffset = _reader.Position;
@@ -199,56 +202,56 @@ internal sealed class GgufHeaderParser
 
     private GgufValue ReadScalar(GgufValueType type, long offset, string key)
     {
-        var what = "the value of '" + key + "'";
+        const string what = "the value of '{0}'";
         switch (type)
         {
-            case GgufValueType.UInt8: return GgufValue.Unsigned(type, offset, _reader.ReadByte(what));
-            case GgufValueType.Int8: return GgufValue.Signed(type, offset, (sbyte)_reader.ReadByte(what));
-            case GgufValueType.UInt16: return GgufValue.Unsigned(type, offset, _reader.ReadUInt16(what));
-            case GgufValueType.Int16: return GgufValue.Signed(type, offset, (short)_reader.ReadUInt16(what));
-            case GgufValueType.UInt32: return GgufValue.Unsigned(type, offset, _reader.ReadUInt32(what));
-            case GgufValueType.Int32: return GgufValue.Signed(type, offset, (int)_reader.ReadUInt32(what));
-            case GgufValueType.UInt64: return GgufValue.Unsigned(type, offset, _reader.ReadUInt64(what));
-            case GgufValueType.Int64: return GgufValue.Signed(type, offset, (long)_reader.ReadUInt64(what));
-            case GgufValueType.Float32: return GgufValue.Floating(type, offset, FloatBits.ToSingle(_reader.ReadUInt32(what)));
-            case GgufValueType.Float64: return GgufValue.Floating(type, offset, BitConverter.Int64BitsToDouble((long)_reader.ReadUInt64(what)));
-            case GgufValueType.Bool: return GgufValue.Boolean(offset, _reader.ReadByte(what) != 0); // as gguf.cpp: any non-zero byte is true
+            case GgufValueType.UInt8: return GgufValue.Unsigned(type, offset, _reader.ReadByte(what, key));
+            case GgufValueType.Int8: return GgufValue.Signed(type, offset, (sbyte)_reader.ReadByte(what, key));
+            case GgufValueType.UInt16: return GgufValue.Unsigned(type, offset, _reader.ReadUInt16(what, key));
+            case GgufValueType.Int16: return GgufValue.Signed(type, offset, (short)_reader.ReadUInt16(what, key));
+            case GgufValueType.UInt32: return GgufValue.Unsigned(type, offset, _reader.ReadUInt32(what, key));
+            case GgufValueType.Int32: return GgufValue.Signed(type, offset, (int)_reader.ReadUInt32(what, key));
+            case GgufValueType.UInt64: return GgufValue.Unsigned(type, offset, _reader.ReadUInt64(what, key));
+            case GgufValueType.Int64: return GgufValue.Signed(type, offset, (long)_reader.ReadUInt64(what, key));
+            case GgufValueType.Float32: return GgufValue.Floating(type, offset, FloatBits.ToSingle(_reader.ReadUInt32(what, key)));
+            case GgufValueType.Float64: return GgufValue.Floating(type, offset, BitConverter.Int64BitsToDouble((long)_reader.ReadUInt64(what, key)));
+            case GgufValueType.Bool: return GgufValue.Boolean(offset, _reader.ReadByte(what, key) != 0); // as gguf.cpp: any non-zero byte is true
             default: throw new InvalidOperationException("Not a scalar type: " + type);
         }
     }
 
     /// <summary>Reads a string value; keeps it when asked and not longer than the limit, else skips its bytes.</summary>
-    private GgufValue? ReadStringValue(bool keep, string key)
+    private GgufValue? ReadStringValue(bool keep, string key, long valueOffset)
     {
         var offset = _reader.Position;
-        var length = _reader.ReadUInt64("the length of a string in '" + key + "'");
-        CheckCount(length, 1, offset, $"The length of a string in '{key}'");
+        var length = _reader.ReadUInt64("the length of a string in '{0}'", key);
+        CheckCount(length, 1, offset, "The length of a string in '{0}'", key);
         if (!keep || length > (ulong)_options.MaxStringBytes)
         {
-            _reader.Skip((long)length, "a string in '" + key + "'");
-            return keep ? GgufValue.String(offset, null, (long)length) : null;
+            _reader.Skip((long)length, "a string in '{0}'", key);
+            return keep ? GgufValue.String(valueOffset, null, (long)length) : null;
         }
-        var bytes = _reader.ReadBytes((int)length, "a string in '" + key + "'");
-        var text = Decode(bytes, offset, () => $"A string value of '{key}' is not valid UTF-8");
-        return GgufValue.String(offset, text, (long)length);
+        var bytes = _reader.ReadBytes((int)length, "a string in '{0}'", key);
+        var text = Decode(bytes, offset, "A string value of '{0}' is not valid UTF-8", key);
+        return GgufValue.String(valueOffset, text, (long)length);
     }
 
     /// <summary>Reads a key or tensor name, which must be kept in memory (so it is limited, not skipped).</summary>
     private string ReadName(string what, int maxBytes, string limitReason)
     {
         var offset = _reader.Position;
-        var length = _reader.ReadUInt64("the length of a " + what);
-        CheckCount(length, 1, offset, "The length of a " + what);
+        var length = _reader.ReadUInt64("the length of a {0}", what);
+        CheckCount(length, 1, offset, "The length of a {0}", what);
         if (length > (ulong)maxBytes)
         {
             throw new GgufFormatException(DiagnosticCatalog.GgufInvalidString, offset,
                 $"A {what} is {length} bytes long; at most {maxBytes} are accepted ({limitReason})");
         }
-        var bytes = _reader.ReadBytes((int)length, "a " + what);
-        return Decode(bytes, offset, () => $"A {what} is not valid UTF-8");
+        var bytes = _reader.ReadBytes((int)length, "a {0}", what);
+        return Decode(bytes, offset, "A {0} is not valid UTF-8", what);
     }
 
-    private string Decode(byte[] bytes, long offset, Func<string> describeInvalid)
+    private string Decode(byte[] bytes, long offset, string invalidMessage, string subject)
     {
         if (!_options.ValidateUtf8) return LenientUtf8.GetString(bytes);
         try
@@ -257,7 +260,7 @@ internal sealed class GgufHeaderParser
         }
         catch (DecoderFallbackException)
         {
-            throw new GgufFormatException(DiagnosticCatalog.GgufInvalidString, offset, describeInvalid());
+            throw new GgufFormatException(DiagnosticCatalog.GgufInvalidString, offset, GgufBinaryReader.Describe(invalidMessage, subject));
         }
     }
 
@@ -271,10 +274,15 @@ internal sealed class GgufHeaderParser
                 $"general.alignment must be a u32, found {GgufValueTypes.ShortName(value.Type)}");
         }
         value.TryGetUInt64(out var alignment);
-        if (alignment == 0 || (alignment & (alignment - 1)) != 0 || alignment > int.MaxValue)
+        if (alignment == 0 || (alignment & (alignment - 1)) != 0)
         {
             throw new GgufFormatException(DiagnosticCatalog.GgufBadAlignment, value.Offset,
                 $"general.alignment is {alignment}, which is not a power of two");
+        }
+        if (alignment > MaxAlignment)
+        {
+            throw new GgufFormatException(DiagnosticCatalog.GgufBadAlignment, value.Offset,
+                $"general.alignment is {alignment}; FlashMoe accepts at most {MaxAlignment} (1 GiB)");
         }
         return (int)alignment;
     }
@@ -290,7 +298,7 @@ internal sealed class GgufHeaderParser
             if (!names.Add(name)) throw new GgufFormatException(DiagnosticCatalog.GgufDuplicateName, infoOffset, "tensor name", name);
 
             var dimsOffset = _reader.Position;
-            var dimensionCount = _reader.ReadUInt32("the dimension count of '" + name + "'");
+            var dimensionCount = _reader.ReadUInt32("the dimension count of '{0}'", name);
             if (dimensionCount > MaxDimensions)
             {
                 throw new GgufFormatException(DiagnosticCatalog.GgufInvalidTensorShape, dimsOffset, name,
@@ -301,7 +309,7 @@ internal sealed class GgufHeaderParser
             for (var d = 0; d < dimensions.Length; d++)
             {
                 var dimOffset = _reader.Position;
-                var raw = _reader.ReadUInt64("a dimension of '" + name + "'");
+                var raw = _reader.ReadUInt64("a dimension of '{0}'", name);
                 if (raw == 0 || raw > long.MaxValue)
                 {
                     throw new GgufFormatException(DiagnosticCatalog.GgufInvalidTensorShape, dimOffset, name,
@@ -317,7 +325,7 @@ internal sealed class GgufHeaderParser
             }
 
             var typeOffset = _reader.Position;
-            var typeId = _reader.ReadUInt32("the type of '" + name + "'");
+            var typeId = _reader.ReadUInt32("the type of '{0}'", name);
             if (!GgmlTypeTable.TryGet(typeId, out var typeInfo))
             {
                 throw new GgufFormatException(DiagnosticCatalog.GgufUnknownGgmlType, typeOffset, name, typeId);
@@ -336,7 +344,7 @@ internal sealed class GgufHeaderParser
             }
 
             var offsetOffset = _reader.Position;
-            var dataOffset = _reader.ReadUInt64("the data offset of '" + name + "'");
+            var dataOffset = _reader.ReadUInt64("the data offset of '{0}'", name);
             if (dataOffset % (ulong)alignment != 0)
             {
                 throw new GgufFormatException(DiagnosticCatalog.GgufBadAlignment, offsetOffset,
@@ -373,7 +381,7 @@ internal sealed class GgufHeaderParser
     /// Rejects a count whose elements, at their smallest, need more bytes than remain in the file (or within the
     /// header limit). Called before the count drives any loop or allocation.
     /// </summary>
-    private void CheckCount(ulong count, int minimumElementBytes, long countOffset, string what)
+    private void CheckCount(ulong count, int minimumElementBytes, long countOffset, string what, string? subject = null)
     {
         var remainingInFile = _reader.RemainingInFile;
         var remainingInHeader = Math.Max(0, _reader.HeaderLimit - _reader.Position);
@@ -383,7 +391,7 @@ internal sealed class GgufHeaderParser
         var where = remainingInFile <= remainingInHeader
             ? "in the file"
             : $"within the {_reader.HeaderLimit.ToString(CultureInfo.InvariantCulture)}-byte header limit";
-        throw new GgufFormatException(DiagnosticCatalog.GgufCountExceedsFile, countOffset, what, count, needed, budget, where);
+        throw new GgufFormatException(DiagnosticCatalog.GgufCountExceedsFile, countOffset, GgufBinaryReader.Describe(what, subject), count, needed, budget, where);
     }
 
     private static long Pad(long value, int alignment) => (value + alignment - 1) / alignment * alignment;

@@ -108,7 +108,7 @@ public sealed class GgufValue
     /// <summary>The value's type.</summary>
     public GgufValueType Type { get; }
 
-    /// <summary>Byte offset in the file where the value's encoding starts.</summary>
+    /// <summary>Byte offset in the file where the value starts: its type tag for a metadata value, the element itself for an array element.</summary>
     public long Offset { get; }
 
     /// <summary>For strings: the encoded length in bytes; otherwise 0.</summary>
