@@ -1,9 +1,247 @@
 using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using FlashMoe.Gguf;
 
 namespace FlashMoe.Sample;
 
-/// <summary>The `inspect` verb.</summary>
+/// <summary>
+/// The `inspect` verb: reads the GGUF header (never the tensor data) and prints the model summary, as text or as
+/// one JSON object. A malformed file prints `error FM01xx: message (offset N)` on stderr and exits with 3.
+/// </summary>
 internal static class InspectCommand
 {
-    public static int Run(string[] args) => throw new NotImplementedException("TODO(issue): inspect verb");
+    public const int FormatErrorExitCode = 3;
+    public const int IoErrorExitCode = 4;
+
+    private const string Help = """
+        inspect <file.gguf> [--json] [--tensors]
+          Prints the model summary read from the GGUF header (the tensor data is never read).
+          --json      print one JSON object instead of text
+          --tensors   include every tensor (name, type, shape, offset, bytes, role, layer)
+        Exit codes: 0 ok, 2 bad arguments, 3 malformed GGUF (error FM01xx on stderr), 4 file cannot be read.
+        """;
+
+    public static int Run(string[] args)
+    {
+        string? path = null;
+        var json = false;
+        var tensors = false;
+        foreach (var arg in args)
+        {
+            switch (arg)
+            {
+                case "--json": json = true; break;
+                case "--tensors": tensors = true; break;
+                case "-h" or "--help":
+                    Console.WriteLine(Help);
+                    return 0;
+                default:
+                    if (arg.StartsWith('-')) throw new UsageException($"inspect: unknown option '{arg}'.\n{Help}");
+                    if (path is not null) throw new UsageException($"inspect: one file at a time ('{path}', '{arg}').\n{Help}");
+                    path = arg;
+                    break;
+            }
+        }
+        if (path is null) throw new UsageException("inspect: missing <file.gguf>.\n" + Help);
+
+        var stopwatch = Stopwatch.StartNew();
+        GgufFile file;
+        ModelSummary summary;
+        try
+        {
+            file = GgufReader.Read(path);
+            summary = file.ToSummary();
+        }
+        catch (GgufFormatException e)
+        {
+            Console.Error.WriteLine($"{path}: error {e.Id}: {e.Message} (offset {e.Offset.ToString(CultureInfo.InvariantCulture)})");
+            return FormatErrorExitCode;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"{path}: error: cannot read the file: {e.Message}");
+            return IoErrorExitCode;
+        }
+        stopwatch.Stop();
+
+        var report = new InspectReport(path, file, summary, stopwatch.Elapsed, tensors);
+        if (json) report.WriteJson(Console.OpenStandardOutput());
+        else report.WriteText(Console.Out);
+        return 0;
+    }
+}
+
+/// <summary>Formats a <see cref="ModelSummary"/> for the `inspect` verb.</summary>
+internal sealed class InspectReport(string path, GgufFile file, ModelSummary summary, TimeSpan elapsed, bool includeTensors)
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    public void WriteText(TextWriter output)
+    {
+        var s = summary;
+        output.WriteLine($"model        {s.Name ?? "(unnamed)"}  [{s.Architecture}, GGUF v{s.GgufVersion}{(s.FileType is { } ft ? $", file type {ft}" : "")}]");
+        output.WriteLine($"file         {path}");
+        output.WriteLine($"size         {Size(s.FileSizeBytes)} ({Count(s.FileSizeBytes)} bytes)");
+        output.WriteLine($"header       {Size(s.HeaderBytes)}; data at offset {Count(s.DataOffset)}; alignment {s.Alignment}");
+        output.WriteLine($"layers       {s.BlockCount}{(s.LeadingDenseBlockCount > 0 ? $" ({s.LeadingDenseBlockCount} leading dense)" : "")}");
+        output.WriteLine($"embedding    {s.EmbeddingLength}; feed-forward {s.FeedForwardLength}; context {Count(s.ContextLength)}");
+        output.WriteLine($"attention    {PerLayer(s.HeadCountPerLayer)} heads, {PerLayer(s.HeadCountKvPerLayer)} KV heads; key {s.KeyLength}, value {s.ValueLength}"
+            + (s.KvLoraRank is { } kv ? $"; MLA kv_lora {kv}, q_lora {(s.QLoraRank is { } q ? q.ToString(Invariant) : "-")}" : "")
+            + (s.RopeDimensionCount is { } rope ? $"; rope dims {rope}" : ""));
+        output.WriteLine(s.IsMoe
+            ? $"experts      {s.ExpertCount} routed, {s.ExpertUsedCount} used per token, {s.ExpertSharedCount} shared; expert feed-forward {s.ExpertFeedForwardLength}"
+            : "experts      none (dense)");
+        output.WriteLine($"vocab        {Count(s.VocabSize)} tokens");
+        output.WriteLine($"tensors      {Count(s.TensorCount)} tensors, {Parameters(s.ParameterCount)} parameters, {Size(s.TensorBytes)}");
+        WriteBreakdown(output, "by role", s.BytesByRole.Where(kv => kv.Value > 0).Select(kv => (RoleName(kv.Key), kv.Value)));
+        WriteBreakdown(output, "by type", s.BytesByType.Select(kv => (kv.Key.ToString(), kv.Value)));
+        if (includeTensors)
+        {
+            output.WriteLine("tensor list");
+            foreach (var t in s.Tensors)
+            {
+                output.WriteLine($"  {t.Name,-40} {t.Type,-8} [{string.Join(", ", t.Dimensions)}] {Size(t.Bytes),12}  {RoleName(t.Role)}");
+            }
+        }
+        output.WriteLine($"read         {Count(file.BytesRead)} bytes of the file in {elapsed.TotalMilliseconds.ToString("0.0", Invariant)} ms");
+    }
+
+    public void WriteJson(Stream output)
+    {
+        var s = summary;
+        // One compact line: one JSON object per run, ready for jq or a log line.
+        using var w = new Utf8JsonWriter(output);
+        w.WriteStartObject();
+        w.WriteString("file", path);
+        w.WriteString("architecture", s.Architecture);
+        if (s.Name is null) w.WriteNull("name"); else w.WriteString("name", s.Name);
+        w.WriteNumber("ggufVersion", s.GgufVersion);
+        w.WriteNumber("fileSizeBytes", s.FileSizeBytes);
+        w.WriteNumber("headerBytes", s.HeaderBytes);
+        w.WriteNumber("dataOffset", s.DataOffset);
+        w.WriteNumber("alignment", s.Alignment);
+        w.WriteNumber("blockCount", s.BlockCount);
+        w.WriteNumber("embeddingLength", s.EmbeddingLength);
+        w.WriteNumber("feedForwardLength", s.FeedForwardLength);
+        w.WriteNumber("headCount", s.HeadCount);
+        w.WriteNumber("headCountKv", s.HeadCountKv);
+        WriteArray(w, "headCountPerLayer", s.HeadCountPerLayer.Select(v => (long)v));
+        WriteArray(w, "headCountKvPerLayer", s.HeadCountKvPerLayer.Select(v => (long)v));
+        w.WriteNumber("keyLength", s.KeyLength);
+        w.WriteNumber("valueLength", s.ValueLength);
+        WriteOptional(w, "kvLoraRank", s.KvLoraRank);
+        WriteOptional(w, "qLoraRank", s.QLoraRank);
+        WriteOptional(w, "ropeDimensionCount", s.RopeDimensionCount);
+        w.WriteNumber("contextLength", s.ContextLength);
+        w.WriteNumber("vocabSize", s.VocabSize);
+        w.WriteBoolean("isMoe", s.IsMoe);
+        w.WriteNumber("expertCount", s.ExpertCount);
+        w.WriteNumber("expertUsedCount", s.ExpertUsedCount);
+        w.WriteNumber("expertSharedCount", s.ExpertSharedCount);
+        w.WriteNumber("expertFeedForwardLength", s.ExpertFeedForwardLength);
+        w.WriteNumber("leadingDenseBlockCount", s.LeadingDenseBlockCount);
+        WriteOptional(w, "fileType", s.FileType);
+        w.WriteNumber("tensorCount", s.TensorCount);
+        w.WriteNumber("parameterCount", s.ParameterCount);
+        w.WriteNumber("tensorBytes", s.TensorBytes);
+        w.WriteStartObject("bytesByRole");
+        foreach (var (role, bytes) in s.BytesByRole.OrderBy(kv => kv.Key)) w.WriteNumber(JsonNamingPolicy.CamelCase.ConvertName(role.ToString()), bytes);
+        w.WriteEndObject();
+        w.WriteStartObject("bytesByType");
+        foreach (var (type, bytes) in s.BytesByType.OrderBy(kv => kv.Key)) w.WriteNumber(type.ToString(), bytes);
+        w.WriteEndObject();
+        WriteArray(w, "bytesByLayer", s.BytesByLayer);
+        if (includeTensors)
+        {
+            w.WriteStartArray("tensors");
+            foreach (var t in s.Tensors)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", t.Name);
+                w.WriteString("type", t.Type.ToString());
+                WriteArray(w, "dimensions", t.Dimensions);
+                w.WriteNumber("offset", t.Offset);
+                w.WriteNumber("bytes", t.Bytes);
+                w.WriteString("role", JsonNamingPolicy.CamelCase.ConvertName(t.Role.ToString()));
+                WriteOptional(w, "layer", t.Layer);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        w.WriteNumber("bytesRead", file.BytesRead);
+        w.WriteNumber("elapsedMilliseconds", Math.Round(elapsed.TotalMilliseconds, 2));
+        w.WriteEndObject();
+        w.Flush();
+        output.WriteByte((byte)'\n');
+        output.Flush();
+    }
+
+    private void WriteBreakdown(TextWriter output, string title, IEnumerable<(string Name, long Bytes)> rows)
+    {
+        var label = title.PadRight(13);
+        foreach (var (name, bytes) in rows.OrderByDescending(r => r.Bytes))
+        {
+            var share = summary.TensorBytes > 0 ? 100.0 * bytes / summary.TensorBytes : 0;
+            output.WriteLine($"{label}{name,-18}{Gib(bytes),12} GiB {share,6:0.0} %");
+            label = new string(' ', 13);
+        }
+    }
+
+    private static void WriteArray(Utf8JsonWriter w, string name, IEnumerable<long> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var v in values) w.WriteNumberValue(v);
+        w.WriteEndArray();
+    }
+
+    private static void WriteOptional(Utf8JsonWriter w, string name, int? value)
+    {
+        if (value is { } v) w.WriteNumber(name, v);
+        else w.WriteNull(name);
+    }
+
+    private static string RoleName(TensorRole role) => role switch
+    {
+        TensorRole.TokenEmbedding => "token embedding",
+        TensorRole.Output => "output",
+        TensorRole.Attention => "attention",
+        TensorRole.DenseFfn => "dense FFN",
+        TensorRole.ExpertFfn => "expert FFN",
+        TensorRole.SharedExpertFfn => "shared expert FFN",
+        TensorRole.ExpertRouter => "expert router",
+        TensorRole.Norm => "norms",
+        _ => "other",
+    };
+
+    private static string PerLayer(IReadOnlyList<int> values)
+    {
+        if (values.Count == 0) return "?";
+        var min = values.Min();
+        var max = values.Max();
+        return min == max ? min.ToString(Invariant) : $"{min}-{max} (per layer)";
+    }
+
+    private static string Count(long value) => value.ToString("N0", Invariant);
+
+    private static string Gib(long bytes) => (bytes / (double)(1L << 30)).ToString("0.000", Invariant);
+
+    private static string Size(long bytes) => bytes switch
+    {
+        >= 1L << 30 => (bytes / (double)(1L << 30)).ToString("0.00", Invariant) + " GiB",
+        >= 1L << 20 => (bytes / (double)(1L << 20)).ToString("0.00", Invariant) + " MiB",
+        >= 1L << 10 => (bytes / (double)(1L << 10)).ToString("0.0", Invariant) + " KiB",
+        _ => bytes.ToString(Invariant) + " B",
+    };
+
+    private static string Parameters(long count) => count switch
+    {
+        >= 1_000_000_000 => (count / 1e9).ToString("0.00", Invariant) + " B",
+        >= 1_000_000 => (count / 1e6).ToString("0.00", Invariant) + " M",
+        _ => Count(count),
+    };
 }
