@@ -135,8 +135,12 @@ public sealed record LlamaBufferReport
             var line = raw.TrimEnd('\r', '\n');
             if (line.Length == 0) continue;
 
-            // A message's continuation line (no "function: " prefix) belongs to the warning before it.
-            if (lastWasWarning && !FunctionPrefix.IsMatch(line) && !line.StartsWith("warning", StringComparison.OrdinalIgnoreCase))
+            // A message's continuation line belongs to the warning before it: no "function: " prefix and, when
+            // levels are known, the same level; without levels, a sentence ("Try increasing RLIMIT_MEMLOCK …"),
+            // unlike the lower-case debug lines ("tensor … buffer type overridden …") that may follow a warning.
+            if (lastWasWarning && !FunctionPrefix.IsMatch(line)
+                && (level is { } lineLevel ? lineLevel == Microsoft.Extensions.Logging.LogLevel.Warning : char.IsUpper(line[0]))
+                && !line.StartsWith("warning", StringComparison.OrdinalIgnoreCase))
             {
                 warnings[warnings.Count - 1] += " " + line.Trim();
                 continue;
