@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Runtime.InteropServices;
 
 namespace FlashMoe.Runtime.Host;
 
@@ -41,13 +40,13 @@ internal sealed class RealHostSource : IHostSource
     {
         try
         {
-            // procfs/sysfs report size 0, so read through a stream with a cap instead of trusting Length.
+            // procfs/sysfs report size 0, so read in chunks up to a cap instead of trusting Length.
             using var reader = new StreamReader(path);
-            var buffer = new char[MaxFileChars];
-            var total = 0;
+            var text = new System.Text.StringBuilder();
+            var chunk = new char[4096];
             int read;
-            while (total < buffer.Length && (read = reader.Read(buffer, total, buffer.Length - total)) > 0) total += read;
-            return new string(buffer, 0, total);
+            while (text.Length < MaxFileChars && (read = reader.Read(chunk, 0, chunk.Length)) > 0) text.Append(chunk, 0, read);
+            return text.ToString();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or System.Security.SecurityException)
         {
@@ -85,31 +84,46 @@ internal sealed class RealHostSource : IHostSource
     {
         try
         {
-            var full = Path.GetFullPath(path);
-            if (OperatingSystem.IsWindows()) return full;
-            var resolved = realpath(full, IntPtr.Zero);
-            if (resolved == IntPtr.Zero) return full;
-            try
-            {
-                return Marshal.PtrToStringUTF8(resolved) ?? full;
-            }
-            finally
-            {
-                free(resolved);
-            }
+            return ResolveAllLinks(Path.GetFullPath(path));
         }
-        catch (Exception e) when (e is IOException or ArgumentException or NotSupportedException or DllNotFoundException or EntryPointNotFoundException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             return null;
         }
     }
 
+    /// <summary>
+    /// realpath(3) in managed code: .NET resolves only a path's final symlink, the mount lookup needs every
+    /// component resolved (a P/Invoke to libc's realpath would need a soname that differs between C libraries).
+    /// </summary>
+    private static string ResolveAllLinks(string fullPath)
+    {
+        const int maxLinks = 40; // Linux's MAXSYMLINKS
+        var pending = new Stack<string>(Enumerable.Reverse(fullPath.Split('/', StringSplitOptions.RemoveEmptyEntries)));
+        var resolved = new List<string>();
+        var links = 0;
+        while (pending.Count > 0)
+        {
+            var part = pending.Pop();
+            if (part == ".") continue;
+            if (part == "..")
+            {
+                if (resolved.Count > 0) resolved.RemoveAt(resolved.Count - 1);
+                continue;
+            }
+            var candidate = "/" + string.Join("/", resolved.Append(part));
+            var target = new FileInfo(candidate).LinkTarget;
+            if (target is null)
+            {
+                resolved.Add(part);
+                continue;
+            }
+            if (++links > maxLinks) return candidate;
+            if (target.StartsWith("/", StringComparison.Ordinal)) resolved.Clear();
+            foreach (var segment in Enumerable.Reverse(target.Split('/', StringSplitOptions.RemoveEmptyEntries))) pending.Push(segment);
+        }
+        return "/" + string.Join("/", resolved);
+    }
+
     public string? GetEnvironmentVariable(string name) => Environment.GetEnvironmentVariable(name);
-
-    // POSIX realpath(3): .NET resolves only the final symlink of a path; the mount lookup needs every one.
-    [DllImport("libc", SetLastError = true)]
-    private static extern IntPtr realpath([MarshalAs(UnmanagedType.LPUTF8Str)] string path, IntPtr resolved);
-
-    [DllImport("libc")]
-    private static extern void free(IntPtr pointer);
 }

@@ -110,6 +110,9 @@ internal static class WindowsProbes
 /// <summary>macOS probes (libc <c>sysctlbyname</c>).</summary>
 internal static class MacProbes
 {
+    // The macOS C library (sysctlbyname lives in libSystem; its path resolves through the dyld shared cache).
+    private const string LibSystem = "/usr/lib/libSystem.B.dylib";
+
     /// <summary>(physical, logical) cores from <c>hw.physicalcpu</c> / <c>hw.logicalcpu</c>.</summary>
     internal static (int? Physical, int? Logical) DetectCores() => (ReadInt32("hw.physicalcpu"), ReadInt32("hw.logicalcpu"));
 
@@ -130,9 +133,9 @@ internal static class MacProbes
         return sysctlbyname(name, ref value, ref size, IntPtr.Zero, 0) == 0 && size == sizeof(long) && value > 0 ? value : null;
     }
 
-    [DllImport("libc", EntryPoint = "sysctlbyname", SetLastError = true)]
+    [DllImport(LibSystem, EntryPoint = "sysctlbyname", SetLastError = true)]
     private static extern int sysctlbyname([MarshalAs(UnmanagedType.LPUTF8Str)] string name, ref int oldValue, ref nint oldLength, IntPtr newValue, nint newLength);
 
-    [DllImport("libc", EntryPoint = "sysctlbyname", SetLastError = true)]
+    [DllImport(LibSystem, EntryPoint = "sysctlbyname", SetLastError = true)]
     private static extern int sysctlbyname([MarshalAs(UnmanagedType.LPUTF8Str)] string name, ref long oldValue, ref nint oldLength, IntPtr newValue, nint newLength);
 }

@@ -59,6 +59,41 @@ public class HostInfoTests
         Assert.True(host.TotalRamBytes > 0);
     }
 
+    [Fact]
+    public void Real_path_resolves_symlinked_directories_and_files()
+    {
+        if (OperatingSystem.IsWindows()) return; // POSIX paths only; the Linux detector is the only caller
+        var root = Directory.CreateTempSubdirectory("flashmoe-realpath-").FullName;
+        try
+        {
+            var real = Directory.CreateDirectory(Path.Combine(root, "real", "models")).FullName;
+            File.WriteAllText(Path.Combine(real, "a.gguf"), "x");
+            Directory.CreateSymbolicLink(Path.Combine(root, "abs"), Path.Combine(root, "real"));
+            Directory.CreateSymbolicLink(Path.Combine(root, "rel"), "real/models");
+            File.CreateSymbolicLink(Path.Combine(real, "b.gguf"), "a.gguf");
+
+            var expected = Path.Combine(real, "a.gguf");
+            var source = RealHostSource.Instance;
+            Assert.Equal(expected, source.RealPath(Path.Combine(root, "abs", "models", "a.gguf")));
+            Assert.Equal(expected, source.RealPath(Path.Combine(root, "rel", "a.gguf")));
+            Assert.Equal(expected, source.RealPath(Path.Combine(root, "rel", "b.gguf")));
+            Assert.Equal(Path.Combine(root, "missing", "x"), source.RealPath(Path.Combine(root, "missing", "x")));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Real_source_reads_nothing_from_missing_files()
+    {
+        var source = RealHostSource.Instance;
+        Assert.Null(source.ReadText("/nonexistent/file"));
+        Assert.Null(source.ResolveLink("/nonexistent/link"));
+        Assert.Empty(source.ListDirectory("/nonexistent/dir"));
+    }
+
     private static HostInfo Sample() => new()
     {
         OperatingSystem = "linux",
