@@ -37,6 +37,15 @@ public sealed record HostFacts
     public string? OperatingSystem { get; init; }
     /// <summary>True when detected on a real machine, false when taken from a profile's declaration.</summary>
     public bool IsDetected { get; init; }
+    /// <summary>
+    /// Largest amount of memory the process may lock (Linux <c>RLIMIT_MEMLOCK</c>, <c>ulimit -l</c>), in bytes;
+    /// <see cref="long.MaxValue"/> = unlimited; null = unknown.
+    /// </summary>
+    public long? LockedMemoryLimitBytes { get; init; }
+    /// <summary>Whether the process may lock memory beyond <see cref="LockedMemoryLimitBytes"/> (Linux <c>CAP_IPC_LOCK</c>), if known.</summary>
+    public bool? HasLockCapability { get; init; }
+    /// <summary>Whether the process runs with glibc's <c>glibc.malloc.hugetlb</c> tunable set (<c>GLIBC_TUNABLES</c>), if known.</summary>
+    public bool? MallocHugePages { get; init; }
 
     /// <summary>The facts a profile declares about its target machine (build-time check).</summary>
     public static HostFacts FromProfile(HardwareSpec hardware) => new()

@@ -1,0 +1,205 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+using FlashMoe.Diagnostics;
+using FlashMoe.Planning;
+using FlashMoe.Runtime.Native;
+using LLama;
+using LLama.Common;
+using LLama.Exceptions;
+using LLama.Native;
+using Microsoft.Extensions.Logging;
+
+namespace FlashMoe.Runtime;
+
+/// <summary>Loads models through LLamaSharp with exactly the resolved options, and reports what llama.cpp allocated.</summary>
+public static class FlashMoeModel
+{
+    /// <summary>
+    /// Loads <paramref name="modelPath"/> with <paramref name="options"/>: installs the native log capture first,
+    /// maps the options onto <see cref="ModelParams"/> (<see cref="ResolvedLoadOptionsExtensions.ToModelParams"/>),
+    /// warns about options LLamaSharp cannot express, loads the weights and parses llama.cpp's buffer lines.
+    /// </summary>
+    /// <param name="modelPath">The GGUF file.</param>
+    /// <param name="options">Concrete load options (from Core's resolver, or by hand).</param>
+    /// <param name="progress">Load progress 0 → 1, as llama.cpp reports it.</param>
+    /// <param name="logger">Receives the native log (Trace/Debug; warnings and errors at their level) and FlashMoe's notes.</param>
+    /// <param name="cancellationToken">Cancels the load.</param>
+    /// <exception cref="FlashMoeLoadException">llama.cpp refused the file; carries its reason.</exception>
+    public static Task<LoadedModel> LoadAsync(
+        string modelPath,
+        ResolvedLoadOptions options,
+        IProgress<float>? progress = null,
+        ILogger? logger = null,
+        CancellationToken cancellationToken = default) =>
+        LoadCoreAsync(modelPath, options, Array.Empty<FlashMoeDiagnostic>(), progress, logger, cancellationToken);
+
+    /// <summary>
+    /// The load itself. <paramref name="advice"/> is the plan's advice: logged before the load and attached to a
+    /// <see cref="FlashMoeLoadException"/> (the resolved-profile overload passes it).
+    /// </summary>
+    internal static async Task<LoadedModel> LoadCoreAsync(
+        string modelPath,
+        ResolvedLoadOptions options,
+        IReadOnlyList<FlashMoeDiagnostic> advice,
+        IProgress<float>? progress,
+        ILogger? logger,
+        CancellationToken cancellationToken)
+    {
+        if (options is null) throw new ArgumentNullException(nameof(options));
+        if (string.IsNullOrWhiteSpace(modelPath)) throw new ArgumentException("A model path is required.", nameof(modelPath));
+        LlamaNativeLog.Install();
+
+        if (!File.Exists(modelPath))
+        {
+            throw new FlashMoeLoadException(modelPath, "the model file does not exist", advice: advice,
+                innerException: new FileNotFoundException("Model file not found.", modelPath));
+        }
+
+        logger?.LogFlashMoeDiagnostics(advice);
+        var parameters = options.ToModelParams(modelPath);
+        var unsupported = options.GetUnsupported().Concat(DroppedOverrides(options)).ToArray();
+        foreach (var note in unsupported) logger?.LogWarning("Not applied by LLamaSharp 0.30: {Note}", note);
+
+        using var capture = LlamaNativeLog.BeginCapture(logger);
+        var stopwatch = Stopwatch.StartNew();
+        LLamaWeights weights;
+        try
+        {
+            weights = await LLamaWeights.LoadFromFileAsync(parameters, cancellationToken, progress).ConfigureAwait(false);
+        }
+        catch (LoadWeightsFailedException e)
+        {
+            var failure = FlashMoeLoadException.FromNativeLog(modelPath, capture.Lines, advice, e);
+            logger?.LogError(e, "Loading {ModelPath} failed: {Reason}", modelPath, failure.Reason);
+            throw failure;
+        }
+        stopwatch.Stop();
+
+        var lines = capture.Lines;
+        var buffers = LlamaBufferReport.Parse(lines);
+        logger?.LogInformation(
+            "Loaded {ModelPath} in {Seconds:0.00} s (load mode {LoadMode}): weights {ModelMiB:0.00} MiB, repacked {RepackMiB:0.00} MiB",
+            modelPath, stopwatch.Elapsed.TotalSeconds, buffers.LoadMode ?? "?", buffers.ModelBytes / (double)Units.MiB,
+            buffers.RepackBytes / (double)Units.MiB);
+        foreach (var warning in buffers.Warnings) logger?.LogWarning("llama.cpp warned: {Warning}", warning);
+
+        return new LoadedModel(modelPath, weights, parameters, options, unsupported, buffers, stopwatch.Elapsed, lines, logger);
+    }
+
+    /// <summary>
+    /// Overrides LLamaSharp will silently drop: it only accepts the default buffer type of a present device
+    /// (<c>CPU</c>, <c>Vulkan0</c>, …). CPU_REPACK is reported by <see cref="ResolvedLoadOptionsExtensions.GetUnsupported"/>.
+    /// </summary>
+    private static IEnumerable<string> DroppedOverrides(ResolvedLoadOptions options)
+    {
+        if (options.TensorOverrides.Count == 0) yield break;
+        var available = BufferTypeNames();
+        foreach (var o in options.TensorOverrides)
+        {
+            if (available.Contains(o.Device) || string.Equals(o.Device, ResolvedLoadOptionsExtensions.CpuRepackBufferType, StringComparison.OrdinalIgnoreCase)) continue;
+            yield return string.Format(CultureInfo.InvariantCulture,
+                "tensor override '{0}' → {1}: no such buffer type in this backend (available: {2}); LLamaSharp drops it and the tensors stay where llama.cpp places them.",
+                o.Pattern, o.Device, string.Join(", ", available.OrderBy(n => n, StringComparer.Ordinal)));
+        }
+    }
+
+    /// <summary>The default buffer type name of every device the loaded backend offers (what LLamaSharp matches overrides against).</summary>
+    internal static HashSet<string> BufferTypeNames()
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var count = (ulong)NativeApi.ggml_backend_dev_count();
+        for (ulong i = 0; i < count; i++)
+        {
+            var device = NativeApi.ggml_backend_dev_get((UIntPtr)i);
+            if (device == IntPtr.Zero) continue;
+            var bufferType = NativeApi.ggml_backend_dev_buffer_type(device);
+            if (bufferType == IntPtr.Zero) continue;
+            var name = Marshal.PtrToStringUTF8(NativeApi.ggml_backend_buft_name(bufferType));
+            if (!string.IsNullOrEmpty(name)) names.Add(name);
+        }
+        return names;
+    }
+}
+
+/// <summary>A loaded model: the LLamaSharp weights, the parameters used, and what llama.cpp actually allocated.</summary>
+public sealed class LoadedModel : IDisposable
+{
+    private readonly ILogger? _logger;
+    private readonly object _gate = new();
+    private LlamaBufferReport _buffers;
+
+    internal LoadedModel(
+        string modelPath,
+        LLamaWeights weights,
+        ModelParams parameters,
+        ResolvedLoadOptions options,
+        IReadOnlyList<string> unsupported,
+        LlamaBufferReport buffers,
+        TimeSpan loadTime,
+        IReadOnlyList<NativeLogLine> loadLog,
+        ILogger? logger)
+    {
+        ModelPath = modelPath;
+        Weights = weights;
+        Parameters = parameters;
+        Options = options;
+        Unsupported = unsupported;
+        _buffers = buffers;
+        LoadTime = loadTime;
+        LoadLog = loadLog;
+        _logger = logger;
+    }
+
+    /// <summary>The model file.</summary>
+    public string ModelPath { get; }
+
+    /// <summary>The LLamaSharp weights (owned: disposed with this object).</summary>
+    public LLamaWeights Weights { get; }
+
+    /// <summary>The exact parameters handed to LLamaSharp (also the context parameters).</summary>
+    public ModelParams Parameters { get; }
+
+    /// <summary>The options the parameters were built from.</summary>
+    public ResolvedLoadOptions Options { get; }
+
+    /// <summary>Options LLamaSharp 0.30 could not apply, each with what happens instead.</summary>
+    public IReadOnlyList<string> Unsupported { get; }
+
+    /// <summary>
+    /// What llama.cpp allocated: the weights from the load, and the KV / compute / output buffers of the newest
+    /// context made by <see cref="CreateContext"/> (none before the first).
+    /// </summary>
+    public LlamaBufferReport Buffers
+    {
+        get
+        {
+            lock (_gate) return _buffers;
+        }
+    }
+
+    /// <summary>Wall-clock time of the weight load.</summary>
+    public TimeSpan LoadTime { get; }
+
+    /// <summary>The native log lines of the load.</summary>
+    public IReadOnlyList<NativeLogLine> LoadLog { get; }
+
+    /// <summary>Creates an inference context with <see cref="Parameters"/> and records its KV, compute and output buffers in <see cref="Buffers"/>.</summary>
+    public LLamaContext CreateContext()
+    {
+        using var capture = LlamaNativeLog.BeginCapture(_logger);
+        var context = Weights.CreateContext(Parameters, _logger);
+        var report = LlamaBufferReport.Parse(capture.Lines);
+        lock (_gate) _buffers = _buffers.WithContext(report);
+        return context;
+    }
+
+    /// <summary>Frees the weights.</summary>
+    public void Dispose() => Weights.Dispose();
+}

@@ -1,0 +1,151 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using FlashMoe.Gguf;
+using FlashMoe.Planning;
+using FlashMoe.Profiles;
+using LLama.Abstractions;
+using LLama.Common;
+using FlashMoe.Runtime.Native;
+using LLama.Native;
+
+namespace FlashMoe.Runtime;
+
+/// <summary>
+/// Maps Core's <see cref="ResolvedLoadOptions"/> 1:1 onto LLamaSharp 0.30's <see cref="ModelParams"/>. Every field
+/// the options govern is set explicitly — LLamaSharp's defaults differ from llama.cpp's (LoadMode None = no mmap,
+/// GpuLayerCount 20) — and what ModelParams cannot express is reported by <see cref="GetUnsupported"/>.
+/// </summary>
+public static class ResolvedLoadOptionsExtensions
+{
+    /// <summary>The CPU repack buffer type's name; LLamaSharp drops overrides naming it (it is not a device's default buffer type).</summary>
+    public const string CpuRepackBufferType = "CPU_REPACK";
+
+    /// <summary>
+    /// Builds the <see cref="ModelParams"/> for <paramref name="modelPath"/>: LoadMode, GpuLayerCount,
+    /// TensorBufferOverrides, Threads, BatchThreads, ContextSize, BatchSize, UBatchSize, TypeK, TypeV,
+    /// FlashAttention, NoKqvOffload, MainGpu, SplitMode and TensorSplits.
+    /// </summary>
+    /// <exception cref="ArgumentException">A count is out of range (threads &lt; 1, negative sizes, …).</exception>
+    public static ModelParams ToModelParams(this ResolvedLoadOptions options, string modelPath)
+    {
+        if (options is null) throw new ArgumentNullException(nameof(options));
+        if (string.IsNullOrWhiteSpace(modelPath)) throw new ArgumentException("A model path is required.", nameof(modelPath));
+        Validate(options);
+
+        // Constructing ModelParams loads llama.cpp (TensorSplitsCollection asks it for llama_max_devices), so the
+        // log callback goes in first.
+        LlamaNativeLog.Install();
+        var maxDevices = new TensorSplitsCollection().Length;
+        if (options.TensorSplits.Count > maxDevices)
+        {
+            throw new ArgumentException(string.Format(CultureInfo.InvariantCulture,
+                "ResolvedLoadOptions.TensorSplits has {0} entries; this llama.cpp build supports at most {1} devices.",
+                options.TensorSplits.Count, maxDevices), nameof(options));
+        }
+
+        return new ModelParams(modelPath)
+        {
+            LoadMode = ToLoadMode(options.UseMmap, options.UseMlock),
+            GpuLayerCount = options.GpuLayerCount,
+            TensorBufferOverrides = options.TensorOverrides
+                .Select(o => new TensorBufferOverride(o.Pattern, o.Device))
+                .ToList(),
+            Threads = options.Threads,
+            BatchThreads = options.BatchThreads,
+            ContextSize = (uint)options.ContextSize,
+            BatchSize = (uint)options.BatchSize,
+            UBatchSize = (uint)options.UBatchSize,
+            TypeK = ToGgmlType(options.TypeK),
+            TypeV = ToGgmlType(options.TypeV),
+            FlashAttention = options.FlashAttention,
+            NoKqvOffload = !options.KvOffload,
+            MainGpu = options.MainGpu,
+            SplitMode = ToSplitMode(options),
+            TensorSplits = new TensorSplitsCollection(options.TensorSplits.ToArray()),
+        };
+    }
+
+    /// <summary>
+    /// The options LLamaSharp 0.30's <see cref="ModelParams"/> cannot express; each entry says what llama.cpp will do
+    /// instead. Empty when the mapping is exact.
+    /// </summary>
+    public static IReadOnlyList<string> GetUnsupported(this ResolvedLoadOptions options)
+    {
+        if (options is null) throw new ArgumentNullException(nameof(options));
+        var notes = new List<string>();
+        if (!options.Repack)
+        {
+            notes.Add("repack=false: LLamaSharp 0.30 cannot turn CPU weight repacking off (llama.cpp's use_extra_bufts is " +
+                      "only reachable through the native LLamaModelParams); Q4_0-class weights will still be repacked into CPU_REPACK buffers.");
+        }
+        foreach (var o in options.TensorOverrides.Where(o => string.Equals(o.Device, CpuRepackBufferType, StringComparison.OrdinalIgnoreCase)))
+        {
+            notes.Add($"tensor override '{o.Pattern}' → {o.Device}: LLamaSharp 0.30 drops overrides naming {CpuRepackBufferType} " +
+                      "(only a device's default buffer type is accepted); override to CPU instead, which llama.cpp repacks where it can.");
+        }
+        return notes;
+    }
+
+    /// <summary>LLamaSharp's load mode for the mmap/mlock pair (never its default by accident).</summary>
+    public static LLamaLoadMode ToLoadMode(bool useMmap, bool useMlock) => (useMmap, useMlock) switch
+    {
+        (true, true) => LLamaLoadMode.MemoryMapAndLock,
+        (true, false) => LLamaLoadMode.MemoryMap,
+        (false, true) => LLamaLoadMode.MemoryLock,
+        (false, false) => LLamaLoadMode.None,
+    };
+
+    /// <summary>
+    /// ggml's type id for a KV cache type. LLamaSharp 0.30's <see cref="GGMLType"/> enum lacks some of ggml's names
+    /// (BF16 = 30, IQ4_NL = 20) but passes the value through to llama.cpp unchanged, so the id is cast from
+    /// Core's <see cref="GgmlType"/>, which is numbered exactly like ggml.h.
+    /// </summary>
+    public static GGMLType ToGgmlType(KvCacheType type) => (GGMLType)(int)(type switch
+    {
+        KvCacheType.F32 => GgmlType.F32,
+        KvCacheType.F16 => GgmlType.F16,
+        KvCacheType.BF16 => GgmlType.BF16,
+        KvCacheType.Q8_0 => GgmlType.Q8_0,
+        KvCacheType.Q4_0 => GgmlType.Q4_0,
+        KvCacheType.Q4_1 => GgmlType.Q4_1,
+        KvCacheType.Q5_0 => GgmlType.Q5_0,
+        KvCacheType.Q5_1 => GgmlType.Q5_1,
+        KvCacheType.IQ4_NL => GgmlType.IQ4_NL,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown KV cache type."),
+    });
+
+    /// <summary>
+    /// llama.cpp's default (Layer: layers spread over all GPUs) unless one GPU other than the first is chosen
+    /// without a split, where None keeps everything on <see cref="ResolvedLoadOptions.MainGpu"/>.
+    /// </summary>
+    private static GPUSplitMode ToSplitMode(ResolvedLoadOptions options) =>
+        options.MainGpu > 0 && options.TensorSplits.Count == 0 ? GPUSplitMode.None : GPUSplitMode.Layer;
+
+    private static void Validate(ResolvedLoadOptions options)
+    {
+        static void Require(bool condition, string name, object value, string rule)
+        {
+            if (!condition)
+            {
+                throw new ArgumentException(string.Format(CultureInfo.InvariantCulture,
+                    "ResolvedLoadOptions.{0} = {1} is invalid: {2}.", name, value, rule), "options");
+            }
+        }
+
+        Require(options.GpuLayerCount >= 0, nameof(options.GpuLayerCount), options.GpuLayerCount, "must be 0 or more");
+        Require(options.Threads >= 1, nameof(options.Threads), options.Threads, "must be at least 1");
+        Require(options.BatchThreads >= 1, nameof(options.BatchThreads), options.BatchThreads, "must be at least 1");
+        Require(options.ContextSize >= 0, nameof(options.ContextSize), options.ContextSize, "must be 0 (the model's) or more");
+        Require(options.BatchSize >= 1, nameof(options.BatchSize), options.BatchSize, "must be at least 1");
+        Require(options.UBatchSize >= 1, nameof(options.UBatchSize), options.UBatchSize, "must be at least 1");
+        Require(options.MainGpu >= 0, nameof(options.MainGpu), options.MainGpu, "must be 0 or more");
+        Require(options.TensorSplits.All(s => s >= 0 && !float.IsNaN(s) && !float.IsInfinity(s)),
+            nameof(options.TensorSplits), string.Join(",", options.TensorSplits), "ratios must be finite and non-negative");
+        foreach (var o in options.TensorOverrides)
+        {
+            Require(!string.IsNullOrEmpty(o.Pattern) && !string.IsNullOrEmpty(o.Device), nameof(options.TensorOverrides), o, "pattern and device are required");
+        }
+    }
+}

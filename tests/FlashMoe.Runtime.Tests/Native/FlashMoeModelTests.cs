@@ -1,0 +1,174 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using FlashMoe.Planning;
+using FlashMoe.Profiles;
+using FlashMoe.Runtime.Tests.Fixtures;
+using LLama;
+using LLama.Common;
+using LLama.Exceptions;
+using LLama.Sampling;
+using Microsoft.Extensions.Logging;
+using Xunit;
+
+namespace FlashMoe.Runtime.Tests.Native;
+
+/// <summary>Tiny models written once per test class (temporary fixture until FlashMoe.Synthetic is merged).</summary>
+public sealed class TinyModels : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "flashmoe-runtime-tests-" + Guid.NewGuid().ToString("N"));
+
+    public TinyModels()
+    {
+        Directory.CreateDirectory(_directory);
+        TinyGguf.Write(Q8, TinyGguf.Weights.Q8_0);
+        TinyGguf.Write(Q4, TinyGguf.Weights.Q4_0);
+        TinyGguf.Write(MisplacedOutput, TinyGguf.Weights.Q8_0, misplacedTensor: "output.weight");
+        File.Copy(Q8, Truncated);
+        using (var stream = new FileStream(Truncated, FileMode.Open)) stream.SetLength(stream.Length * 2 / 3);
+    }
+
+    public string Q8 => Path.Combine(_directory, "tiny-q8_0.gguf");
+    public string Q4 => Path.Combine(_directory, "tiny-q4_0.gguf");
+    public string Truncated => Path.Combine(_directory, "tiny-truncated.gguf");
+    public string MisplacedOutput => Path.Combine(_directory, "tiny-misplaced-output.gguf");
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+}
+
+[Collection(NativeCollection.Name)]
+public class FlashMoeModelTests : IClassFixture<TinyModels>
+{
+    private const double HalfPrintedDigit = 0.005 * Units.MiB + 1; // llama.cpp prints MiB with two decimals
+    private readonly TinyModels _models;
+
+    public FlashMoeModelTests(TinyModels models) => _models = models;
+
+    private static ResolvedLoadOptions CpuOptions(bool mmap) => new()
+    {
+        UseMmap = mmap,
+        GpuLayerCount = 0,
+        Threads = 2,
+        BatchThreads = 2,
+        ContextSize = 256,
+        BatchSize = 64,
+        UBatchSize = 64,
+        FlashAttention = false,
+    };
+
+    private sealed class RecordingProgress : IProgress<float>
+    {
+        public List<float> Values { get; } = new();
+        public void Report(float value)
+        {
+            lock (Values) Values.Add(value);
+        }
+    }
+
+    [Fact]
+    public async Task Loads_with_mmap_reports_the_mapped_weights_and_generates()
+    {
+        var progress = new RecordingProgress();
+        var logger = new ListLogger();
+        using var model = await FlashMoeModel.LoadAsync(_models.Q8, CpuOptions(mmap: true), progress, logger);
+
+        Assert.Equal(LLama.Native.LLamaLoadMode.MemoryMap, model.Parameters.LoadMode);
+        Assert.Equal("mmap", model.Buffers.LoadMode);
+        var mapped = Assert.Single(model.Buffers.ModelBuffers);
+        Assert.Equal("CPU_Mapped", mapped.Key);
+        Assert.InRange(mapped.Value, TinyGguf.TensorDataBytes() - HalfPrintedDigit, TinyGguf.TensorDataBytes() + HalfPrintedDigit);
+        Assert.Equal("2", model.Buffers.ModelInfo["n_layer"]);
+        Assert.Equal("4", model.Buffers.ModelInfo["n_expert"]);
+        Assert.False(model.Buffers.KvBuffers.Any()); // no context yet
+        Assert.Empty(model.Unsupported);
+        Assert.True(model.LoadTime > TimeSpan.Zero);
+        Assert.Contains(1f, progress.Values);
+        Assert.Contains(logger.Entries, e => e.Level == LogLevel.Debug && e.Message.Contains("CPU_Mapped model buffer size"));
+        Assert.Contains(logger.Entries, e => e.Level == LogLevel.Information && e.Message.StartsWith("Loaded ", StringComparison.Ordinal));
+
+        using var context = model.CreateContext();
+        // KV = n_ctx · layers · kv_heads · head_dim · (K + V) · 2 bytes (f16)
+        const long expectedKv = 256L * TinyGguf.Layers * TinyGguf.Embedding * 2 * 2;
+        Assert.InRange(model.Buffers.KvBytes, expectedKv - HalfPrintedDigit, expectedKv + HalfPrintedDigit);
+        Assert.Equal(256, model.Buffers.KvCells);
+        Assert.Equal(("f16", "f16"), (model.Buffers.KType, model.Buffers.VType));
+        Assert.True(model.Buffers.ComputeBytes > 0);
+        Assert.Equal(1, model.Buffers.ContextCount);
+        Assert.Equal(2, (int)context.NativeHandle.GenerationThreads);
+
+        var executor = new InteractiveExecutor(context);
+        var pieces = new List<string>();
+        var inference = new InferenceParams { MaxTokens = 4, SamplingPipeline = new GreedySamplingPipeline() };
+        await foreach (var piece in executor.InferAsync("once upon a time", inference)) pieces.Add(piece);
+        Assert.NotEmpty(pieces);
+    }
+
+    [Fact]
+    public async Task No_mmap_load_of_q4_repacks_on_avx2()
+    {
+        using var model = await FlashMoeModel.LoadAsync(_models.Q4, CpuOptions(mmap: false));
+
+        Assert.Equal(LLama.Native.LLamaLoadMode.None, model.Parameters.LoadMode);
+        Assert.Equal("none", model.Buffers.LoadMode);
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+        {
+            Assert.True(model.Buffers.RepackBytes > 0);
+            Assert.Equal(TinyGguf.Layers * 7, model.Buffers.RepackedTensorCount);
+        }
+    }
+
+    [Fact]
+    public async Task Quantized_kv_cache_types_reach_llama_cpp()
+    {
+        var options = CpuOptions(mmap: true) with { FlashAttention = true, TypeK = KvCacheType.Q8_0, TypeV = KvCacheType.BF16 };
+        using var model = await FlashMoeModel.LoadAsync(_models.Q8, options);
+        using var context = model.CreateContext();
+        Assert.Equal(("q8_0", "bf16"), (model.Buffers.KType, model.Buffers.VType));
+    }
+
+    [Fact]
+    public async Task Overrides_to_a_missing_device_are_reported_not_dropped_silently()
+    {
+        var options = CpuOptions(mmap: false) with
+        {
+            TensorOverrides = EquatableArray.Create(new TensorOverride(@"\.ffn_(up|down|gate)_exps", "CPU"), new TensorOverride("attn", "Vulkan0")),
+        };
+        var logger = new ListLogger();
+        using var model = await FlashMoeModel.LoadAsync(_models.Q8, options, logger: logger);
+
+        var note = Assert.Single(model.Unsupported);
+        Assert.Contains("'attn' → Vulkan0: no such buffer type in this backend (available: CPU)", note);
+        Assert.Contains(logger.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("Vulkan0"));
+        Assert.Equal(TinyGguf.Layers * 3, model.Buffers.OverriddenTensorCount); // the CPU override was applied
+    }
+
+    [Fact]
+    public async Task Truncated_model_fails_with_llama_cpps_reason()
+    {
+        var error = await Assert.ThrowsAsync<FlashMoeLoadException>(() => FlashMoeModel.LoadAsync(_models.Truncated, CpuOptions(mmap: true)));
+
+        Assert.Matches(@"^tensor '[^']+' data is not within the file bounds, model is corrupted or incomplete$", error.Reason);
+        Assert.StartsWith($"llama.cpp could not load '{_models.Truncated}': tensor '", error.Message);
+        Assert.IsType<LoadWeightsFailedException>(error.InnerException);
+        Assert.Contains(error.NativeErrors, l => l.StartsWith("llama_model_load: error loading model:", StringComparison.Ordinal));
+        Assert.Empty(error.Advice);
+    }
+
+    [Fact]
+    public async Task Misplaced_tensor_offset_fails_with_llama_cpps_reason()
+    {
+        var error = await Assert.ThrowsAsync<FlashMoeLoadException>(() => FlashMoeModel.LoadAsync(_models.MisplacedOutput, CpuOptions(mmap: false)));
+        Assert.Matches(@"tensor 'output\.weight' has offset \d+, expected \d+", error.Reason);
+    }
+
+    [Fact]
+    public async Task Missing_file_is_a_load_exception()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "does-not-exist-" + Guid.NewGuid().ToString("N") + ".gguf");
+        var error = await Assert.ThrowsAsync<FlashMoeLoadException>(() => FlashMoeModel.LoadAsync(path, CpuOptions(mmap: true)));
+        Assert.Equal("the model file does not exist", error.Reason);
+        Assert.IsType<FileNotFoundException>(error.InnerException);
+    }
+}
