@@ -43,6 +43,7 @@ internal static class SynthCommand
         }
 
         var (path, spec, presetName, target) = Parse(args);
+        var stopwatch = Stopwatch.StartNew();
         if (target is { } targetBytes)
         {
             try
@@ -55,7 +56,7 @@ internal static class SynthCommand
             }
         }
 
-        var stopwatch = Stopwatch.StartNew();
+        var fitSeconds = stopwatch.Elapsed.TotalSeconds;
         SyntheticModelLayout layout;
         try
         {
@@ -72,7 +73,7 @@ internal static class SynthCommand
         stopwatch.Stop();
 
         var fileBytes = new FileInfo(path).Length;
-        var seconds = stopwatch.Elapsed.TotalSeconds;
+        var seconds = stopwatch.Elapsed.TotalSeconds - fitSeconds;
         var s = layout.Spec;
         Console.WriteLine($"wrote {path}");
         Console.WriteLine($"  preset     {presetName}");
@@ -86,7 +87,8 @@ internal static class SynthCommand
         if (target is { } t) Console.WriteLine($"  target     {ByteSize.Format(t)} ({t:N0} B): off by {(fileBytes - t) * 100.0 / t:+0.00;-0.00}%");
         Console.WriteLine($"  seed       {s.Seed}");
         var rate = s.Sparse ? "" : string.Create(CultureInfo.InvariantCulture, $" ({fileBytes / (double)(1L << 20) / Math.Max(seconds, 1e-9):0} MiB/s)");
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  time       {seconds:0.000} s{rate}"));
+        var fit = target is null ? "" : string.Create(CultureInfo.InvariantCulture, $", + {fitSeconds:0.000} s to fit the target size");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  time       {seconds:0.000} s to write{rate}{fit}"));
         return 0;
     }
 
@@ -177,7 +179,9 @@ internal static class SynthCommand
         _ => throw new UsageException($"synth: {option} must be f32, f16, q8_0 or q4_0, got '{text}'."),
     };
 
-    private static string FirstLine(string message) => message.Split('\n')[0].Trim();
+    // ArgumentException appends " (Parameter 'x')" and ArgumentOutOfRangeException the value on a new line: CLI users need neither.
+    private static string FirstLine(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message.Split('\n')[0].Trim(), @"\s*\(Parameter '[^']*'\)$", "");
 
     /// <summary>Prints the share of tensor bytes written, every 5 %, to stderr (synchronously, unlike Progress&lt;T&gt;).</summary>
     private sealed class ConsoleProgress(long total) : IProgress<long>

@@ -42,7 +42,6 @@ public sealed class GgufWriter : IDisposable
     private readonly List<GgufTensorLayout> _tensors = new();
     private readonly HashSet<string> _tensorNames = new(StringComparer.Ordinal);
     private long _nextOffset;
-    private long _written; // bytes written or skipped since the start
     private Phase _phase = Phase.Layout;
     private int _tensorIndex;
     private long _doneInTensor;
@@ -170,12 +169,15 @@ public sealed class GgufWriter : IDisposable
             writer.Flush();
         }
         var headerBytes = HeaderBytes;
+        // The offsets were laid out from HeaderBytes; a mismatch would silently corrupt every tensor.
+        if (_output.CanSeek && _output.Position - _start != headerBytes)
+        {
+            throw new InvalidOperationException($"Header is {_output.Position - _start} bytes, laid out as {headerBytes}.");
+        }
         WriteZeros(DataOffset - headerBytes);
-        _written = DataOffset;
         _phase = Phase.Data;
         _tensorIndex = 0;
         _doneInTensor = 0;
-        SkipEmptyTail();
     }
 
     /// <summary>
@@ -251,22 +253,13 @@ public sealed class GgufWriter : IDisposable
     private void Advance(long bytes, bool hole)
     {
         _doneInTensor += bytes;
-        _written += bytes;
         var tensor = _tensors[_tensorIndex];
         if (_doneInTensor < tensor.Bytes) return;
         var padding = PaddingOf(tensor);
         if (hole) _output.Seek(padding, SeekOrigin.Current);
         else WriteZeros(padding);
-        _written += padding;
         _tensorIndex++;
         _doneInTensor = 0;
-        SkipEmptyTail();
-    }
-
-    // Tensors always have at least one element, so this only keeps the invariant explicit.
-    private void SkipEmptyTail()
-    {
-        while (_tensorIndex < _tensors.Count && _tensors[_tensorIndex].Bytes == 0) _tensorIndex++;
     }
 
     private long PaddingOf(GgufTensorLayout tensor) => Align(tensor.Bytes, Alignment) - tensor.Bytes;
