@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -105,6 +106,24 @@ public sealed class LlamaSharpLoadTests : IDisposable
         Assert.Equal(129280, LogInt(run.Log, "n_vocab"));
     }
 
+    [Fact]
+    public void Llama_cpp_tensor_check_rejects_a_non_finite_block_scale()
+    {
+        // Shows the check above is real: one NaN Q8_0 scale in an otherwise valid model fails the load.
+        var path = Path.Combine(_dir, "nan.gguf");
+        var layout = SyntheticModel.Write(SyntheticPresets.TinyDense, path);
+        var tensor = layout.Tensors.First(t => t.Name == "blk.1.attn_q.weight");
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            stream.Seek(layout.DataOffset + tensor.Offset + (34 * 5), SeekOrigin.Begin);
+            stream.Write([0x00, 0x7E]); // f16 NaN as the sixth block's scale
+        }
+        var mark = NativeLog.Mark();
+
+        Assert.ThrowsAny<Exception>(() => LoadWithTensorCheck(path));
+        Assert.Contains("blk.1.attn_q.weight", NativeLog.Since(mark));
+    }
+
     private sealed record Run(int Generated, int PromptTokens, string Log);
 
     private Run LoadAndGenerate(SyntheticModelSpec spec, string name, int tokens)
@@ -112,6 +131,7 @@ public sealed class LlamaSharpLoadTests : IDisposable
         var path = Path.Combine(_dir, name + ".gguf");
         SyntheticModel.Write(spec, path);
         var mark = NativeLog.Mark();
+        LoadWithTensorCheck(path);
         var parameters = new ModelParams(path) { ContextSize = 256, GpuLayerCount = 0, Threads = 2, BatchSize = 64 };
 
         using var weights = LLamaWeights.LoadFromFile(parameters);
@@ -131,6 +151,17 @@ public sealed class LlamaSharpLoadTests : IDisposable
             generated++;
         }
         return new Run(generated, prompt.Length, NativeLog.Since(mark));
+    }
+
+    // llama.cpp validates every row while loading (finite values, finite block scales) when check_tensors is set;
+    // ModelParams does not expose it, so this load goes through the native parameters.
+    private static void LoadWithTensorCheck(string path)
+    {
+        NativeApi.llama_empty_call(); // LLamaModelParams.Default() is a P/Invoke that does not itself resolve the library
+        var native = LLamaModelParams.Default();
+        native.check_tensors = true;
+        native.n_gpu_layers = 0;
+        using var model = SafeLlamaModelHandle.LoadFromFile(path, native);
     }
 
     // Greedy over every token but EOS, so a random model cannot stop early; finite logits prove the graph ran sanely.
