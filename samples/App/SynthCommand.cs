@@ -70,6 +70,11 @@ internal static class SynthCommand
             Console.Error.WriteLine($"synth: cannot write '{path}': {e.Message}");
             return 1;
         }
+        catch (ArgumentException e)
+        {
+            // e.g. a tensor whose byte size overflows 64 bits, or a length the file system refuses
+            throw new UsageException($"synth: cannot write this model: {FirstLine(e.Message)}");
+        }
         stopwatch.Stop();
 
         var fileBytes = new FileInfo(path).Length;

@@ -56,8 +56,20 @@ public static class SyntheticModel
         if (path is null) throw new ArgumentNullException(nameof(path));
         var model = Describe(spec);
         // 1 MiB buffer: tensor chunks are 1 MiB, so writes go straight through.
-        using var stream = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, 1 << 20);
-        return WriteModel(model, stream, progress);
+        var stream = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, 1 << 20);
+        try
+        {
+            var layout = WriteModel(model, stream, progress);
+            stream.Dispose();
+            return layout;
+        }
+        catch
+        {
+            // A half-written model would load as garbage or fail obscurely later: leave nothing behind.
+            stream.Dispose();
+            File.Delete(path);
+            throw;
+        }
     }
 
     /// <summary>Writes the model to <paramref name="output"/> from its current position (sparse needs a seekable stream). Leaves it open.</summary>
@@ -140,10 +152,12 @@ public static class SyntheticModel
     private static SyntheticModelSpec? Wider(SyntheticModelSpec spec)
     {
         var ff = spec.IsMoe ? spec.EffectiveExpertFeedForwardLength : spec.FeedForwardLength;
+        // Widths stay ints (they are written as u32): stop before doubling past int.MaxValue.
+        if (ff > int.MaxValue / 2 || spec.EmbeddingLength > int.MaxValue / 2) return null;
         // Keep FFN width ≤ 8 × embedding (a plausible shape): widen the embedding once the FFN is that wide.
         var wider = ff < 8L * spec.EmbeddingLength
-            ? (spec.IsMoe ? spec with { ExpertFeedForwardLength = checked(ff * 2) } : spec with { FeedForwardLength = checked(ff * 2) })
-            : spec with { EmbeddingLength = checked(spec.EmbeddingLength * 2) };
+            ? (spec.IsMoe ? spec with { ExpertFeedForwardLength = ff * 2 } : spec with { FeedForwardLength = ff * 2 })
+            : spec with { EmbeddingLength = spec.EmbeddingLength * 2 };
         return wider.Validate().Count == 0 ? wider : null;
     }
 

@@ -134,10 +134,11 @@ public sealed class GgufWriter : IDisposable
         }
         var bytes = GgmlTypeTable.TensorBytes(type, dimensions)
             ?? throw new ArgumentException($"Tensor '{name}': row length {dimensions[0]} is not a multiple of {type}'s block size {GgmlTypeTable.Get(type).BlockSize}, or the size overflows.", nameof(dimensions));
+        if (bytes > long.MaxValue - _nextOffset - Alignment) throw new ArgumentException($"Tensor '{name}': the data section would exceed 2^63 bytes.", nameof(dimensions));
         if (!_tensorNames.Add(name)) throw new ArgumentException($"Duplicate tensor name '{name}'.", nameof(name));
         var layout = new GgufTensorLayout(name, type, new EquatableArray<long>(dimensions), _nextOffset, bytes);
         _tensors.Add(layout);
-        _nextOffset = checked(_nextOffset + Align(bytes, Alignment));
+        _nextOffset += Align(bytes, Alignment);
         return layout;
     }
 
