@@ -446,6 +446,29 @@ public sealed class GgufWriterTests
     }
 
     [Fact]
+    public void Version_2_differs_from_version_3_only_in_the_version_field()
+    {
+        byte[] Build(uint version)
+        {
+            using var memory = new MemoryStream();
+            using var writer = new GgufWriter(memory, version: version, leaveOpen: true);
+            writer.AddMetadata("general.architecture", GgufValue.String("llama"));
+            writer.AddTensor("t", GgmlType.F16, 16);
+            writer.WriteHeader();
+            writer.WriteTensorData(new byte[32], 0, 32);
+            writer.Finish();
+            return memory.ToArray();
+        }
+
+        var v2 = Build(2);
+        var v3 = Build(3);
+        Assert.Equal(2u, BitConverter.ToUInt32(v2, 4));
+        Assert.Equal(v3.Skip(8), v2.Skip(8));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new GgufWriter(new MemoryStream(), version: 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new GgufWriter(new MemoryStream(), alignment: 48));
+    }
+
+    [Fact]
     public void Holes_need_a_seekable_stream()
     {
         using var writer = new GgufWriter(new NonSeekableStream());
