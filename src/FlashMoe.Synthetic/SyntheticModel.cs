@@ -204,7 +204,7 @@ public static class SyntheticModel
 
     private sealed record TensorPlan(string Name, GgmlType Type, long[] Dimensions, WeightFill Fill);
 
-    private sealed record ModelDescription(SyntheticModelSpec Spec, List<KeyValuePair<string, GgufValue>> Metadata, List<TensorPlan> Tensors, int VocabSize, int FileType);
+    private sealed record ModelDescription(SyntheticModelSpec Spec, List<KeyValuePair<string, GgufMetadataValue>> Metadata, List<TensorPlan> Tensors, int VocabSize, int FileType);
 
     private static ModelDescription Describe(SyntheticModelSpec spec)
     {
@@ -248,40 +248,40 @@ public static class SyntheticModel
         tensors.Add(new("output.weight", w, new[] { embd, nVocab }, WeightFill.Weight));
 
         var fileType = FileTypeOf(MainWeightType(tensors));
-        var metadata = new List<KeyValuePair<string, GgufValue>>();
-        void Add(string key, GgufValue value) => metadata.Add(new KeyValuePair<string, GgufValue>(key, value));
-        Add("general.architecture", GgufValue.String(Arch));
-        Add("general.name", GgufValue.String(spec.Name));
-        Add("general.file_type", GgufValue.UInt32((uint)fileType));
-        if (fileType != 0 && fileType != 1) Add("general.quantization_version", GgufValue.UInt32(2));
-        if (spec.Alignment is { } alignment) Add(GgufWriter.AlignmentKey, GgufValue.UInt32((uint)alignment));
+        var metadata = new List<KeyValuePair<string, GgufMetadataValue>>();
+        void Add(string key, GgufMetadataValue value) => metadata.Add(new KeyValuePair<string, GgufMetadataValue>(key, value));
+        Add("general.architecture", GgufMetadataValue.String(Arch));
+        Add("general.name", GgufMetadataValue.String(spec.Name));
+        Add("general.file_type", GgufMetadataValue.UInt32((uint)fileType));
+        if (fileType != 0 && fileType != 1) Add("general.quantization_version", GgufMetadataValue.UInt32(2));
+        if (spec.Alignment is { } alignment) Add(GgufWriter.AlignmentKey, GgufMetadataValue.UInt32((uint)alignment));
         // llama.cpp reads its integer hyper-parameters as u32 (a u64 fails to load: evidence.md).
-        Add("llama.context_length", GgufValue.UInt32((uint)spec.ContextLength));
-        Add("llama.embedding_length", GgufValue.UInt32((uint)embd));
-        Add("llama.block_count", GgufValue.UInt32((uint)spec.Layers));
-        Add("llama.feed_forward_length", GgufValue.UInt32((uint)ff));
-        Add("llama.attention.head_count", GgufValue.UInt32((uint)spec.HeadCount));
-        Add("llama.attention.head_count_kv", GgufValue.UInt32((uint)spec.KvHeadCount));
+        Add("llama.context_length", GgufMetadataValue.UInt32((uint)spec.ContextLength));
+        Add("llama.embedding_length", GgufMetadataValue.UInt32((uint)embd));
+        Add("llama.block_count", GgufMetadataValue.UInt32((uint)spec.Layers));
+        Add("llama.feed_forward_length", GgufMetadataValue.UInt32((uint)ff));
+        Add("llama.attention.head_count", GgufMetadataValue.UInt32((uint)spec.HeadCount));
+        Add("llama.attention.head_count_kv", GgufMetadataValue.UInt32((uint)spec.KvHeadCount));
         // n_rot must equal the head dimension ("invalid n_rot: 32, expected 64" otherwise).
-        Add("llama.rope.dimension_count", GgufValue.UInt32((uint)headDim));
-        Add("llama.rope.freq_base", GgufValue.Float32(spec.RopeFreqBase));
-        Add("llama.attention.layer_norm_rms_epsilon", GgufValue.Float32(spec.RmsNormEpsilon));
-        Add("llama.vocab_size", GgufValue.UInt32((uint)nVocab));
+        Add("llama.rope.dimension_count", GgufMetadataValue.UInt32((uint)headDim));
+        Add("llama.rope.freq_base", GgufMetadataValue.Float32(spec.RopeFreqBase));
+        Add("llama.attention.layer_norm_rms_epsilon", GgufMetadataValue.Float32(spec.RmsNormEpsilon));
+        Add("llama.vocab_size", GgufMetadataValue.UInt32((uint)nVocab));
         if (spec.IsMoe)
         {
-            Add("llama.expert_count", GgufValue.UInt32((uint)spec.ExpertCount));
-            Add("llama.expert_used_count", GgufValue.UInt32((uint)spec.ExpertUsedCount));
-            Add("llama.expert_feed_forward_length", GgufValue.UInt32((uint)ff));
+            Add("llama.expert_count", GgufMetadataValue.UInt32((uint)spec.ExpertCount));
+            Add("llama.expert_used_count", GgufMetadataValue.UInt32((uint)spec.ExpertUsedCount));
+            Add("llama.expert_feed_forward_length", GgufMetadataValue.UInt32((uint)ff));
         }
-        Add("tokenizer.ggml.model", GgufValue.String("llama"));
-        Add("tokenizer.ggml.tokens", GgufValue.StringArray(vocab.Tokens));
-        Add("tokenizer.ggml.scores", GgufValue.Float32Array(vocab.Scores));
-        Add("tokenizer.ggml.token_type", GgufValue.Int32Array(vocab.TokenTypes));
-        Add("tokenizer.ggml.bos_token_id", GgufValue.UInt32(SyntheticVocab.BosId));
-        Add("tokenizer.ggml.eos_token_id", GgufValue.UInt32(SyntheticVocab.EosId));
-        Add("tokenizer.ggml.unknown_token_id", GgufValue.UInt32(SyntheticVocab.UnknownId));
-        Add("tokenizer.ggml.add_bos_token", GgufValue.Bool(true));
-        Add("tokenizer.ggml.add_eos_token", GgufValue.Bool(false));
+        Add("tokenizer.ggml.model", GgufMetadataValue.String("llama"));
+        Add("tokenizer.ggml.tokens", GgufMetadataValue.StringArray(vocab.Tokens));
+        Add("tokenizer.ggml.scores", GgufMetadataValue.Float32Array(vocab.Scores));
+        Add("tokenizer.ggml.token_type", GgufMetadataValue.Int32Array(vocab.TokenTypes));
+        Add("tokenizer.ggml.bos_token_id", GgufMetadataValue.UInt32(SyntheticVocab.BosId));
+        Add("tokenizer.ggml.eos_token_id", GgufMetadataValue.UInt32(SyntheticVocab.EosId));
+        Add("tokenizer.ggml.unknown_token_id", GgufMetadataValue.UInt32(SyntheticVocab.UnknownId));
+        Add("tokenizer.ggml.add_bos_token", GgufMetadataValue.Bool(true));
+        Add("tokenizer.ggml.add_eos_token", GgufMetadataValue.Bool(false));
         return new ModelDescription(spec, metadata, tensors, vocab.Count, fileType);
     }
 

@@ -339,23 +339,23 @@ public sealed class GgufWriterTests
         using var memory = new MemoryStream();
         using (var writer = new GgufWriter(memory, leaveOpen: true))
         {
-            writer.AddMetadata("u8", GgufValue.UInt8(0xAB));
-            writer.AddMetadata("i8", GgufValue.Int8(-2));
-            writer.AddMetadata("u16", GgufValue.UInt16(0xBEEF));
-            writer.AddMetadata("i16", GgufValue.Int16(-3));
-            writer.AddMetadata("u32", GgufValue.UInt32(0xDEADBEEF));
-            writer.AddMetadata("i32", GgufValue.Int32(-4));
-            writer.AddMetadata("f32", GgufValue.Float32(1.5f));
-            writer.AddMetadata("bool", GgufValue.Bool(true));
-            writer.AddMetadata("str", GgufValue.String("héllo"));
-            writer.AddMetadata("u64", GgufValue.UInt64(ulong.MaxValue));
-            writer.AddMetadata("i64", GgufValue.Int64(-5));
-            writer.AddMetadata("f64", GgufValue.Float64(-0.25));
-            writer.AddMetadata("nested", GgufValue.Array(GgufValueType.Array, new[]
+            writer.AddMetadata("u8", GgufMetadataValue.UInt8(0xAB));
+            writer.AddMetadata("i8", GgufMetadataValue.Int8(-2));
+            writer.AddMetadata("u16", GgufMetadataValue.UInt16(0xBEEF));
+            writer.AddMetadata("i16", GgufMetadataValue.Int16(-3));
+            writer.AddMetadata("u32", GgufMetadataValue.UInt32(0xDEADBEEF));
+            writer.AddMetadata("i32", GgufMetadataValue.Int32(-4));
+            writer.AddMetadata("f32", GgufMetadataValue.Float32(1.5f));
+            writer.AddMetadata("bool", GgufMetadataValue.Bool(true));
+            writer.AddMetadata("str", GgufMetadataValue.String("héllo"));
+            writer.AddMetadata("u64", GgufMetadataValue.UInt64(ulong.MaxValue));
+            writer.AddMetadata("i64", GgufMetadataValue.Int64(-5));
+            writer.AddMetadata("f64", GgufMetadataValue.Float64(-0.25));
+            writer.AddMetadata("nested", GgufMetadataValue.Array(GgufValueType.Array, new[]
             {
-                GgufValue.UInt32Array(new uint[] { 7, 8 }),
-                GgufValue.StringArray(new[] { "x" }),
-                GgufValue.Array(GgufValueType.Bool, Array.Empty<GgufValue>()),
+                GgufMetadataValue.UInt32Array(new uint[] { 7, 8 }),
+                GgufMetadataValue.StringArray(new[] { "x" }),
+                GgufMetadataValue.Array(GgufValueType.Bool, Array.Empty<GgufMetadataValue>()),
             }));
             writer.WriteHeader();
             writer.Finish();
@@ -425,18 +425,18 @@ public sealed class GgufWriterTests
     {
         using var memory = new MemoryStream();
         using var writer = new GgufWriter(memory, leaveOpen: true);
-        writer.AddMetadata("k", GgufValue.UInt32(1));
-        Assert.Throws<ArgumentException>(() => writer.AddMetadata("k", GgufValue.UInt32(2)));
-        Assert.Throws<ArgumentException>(() => writer.AddMetadata(GgufWriter.AlignmentKey, GgufValue.UInt32(64)));
-        Assert.Throws<ArgumentException>(() => writer.AddMetadata(GgufWriter.AlignmentKey, GgufValue.UInt64(32)));
+        writer.AddMetadata("k", GgufMetadataValue.UInt32(1));
+        Assert.Throws<ArgumentException>(() => writer.AddMetadata("k", GgufMetadataValue.UInt32(2)));
+        Assert.Throws<ArgumentException>(() => writer.AddMetadata(GgufWriter.AlignmentKey, GgufMetadataValue.UInt32(64)));
+        Assert.Throws<ArgumentException>(() => writer.AddMetadata(GgufWriter.AlignmentKey, GgufMetadataValue.UInt64(32)));
         writer.AddTensor("t", GgmlType.Q4_0, 64);
         Assert.Throws<ArgumentException>(() => writer.AddTensor("t", GgmlType.F32, 1));
         Assert.Throws<ArgumentException>(() => writer.AddTensor("odd", GgmlType.Q4_0, 33));
         Assert.Throws<ArgumentException>(() => writer.AddTensor("zero", GgmlType.F32, 0));
-        Assert.Throws<ArgumentException>(() => GgufValue.Array(GgufValueType.UInt32, new[] { GgufValue.Int32(1) }));
+        Assert.Throws<ArgumentException>(() => GgufMetadataValue.Array(GgufValueType.UInt32, new[] { GgufMetadataValue.Int32(1) }));
         Assert.Throws<InvalidOperationException>(() => writer.WriteTensorData(new byte[1], 0, 1));
         writer.WriteHeader();
-        Assert.Throws<InvalidOperationException>(() => writer.AddMetadata("late", GgufValue.Bool(true)));
+        Assert.Throws<InvalidOperationException>(() => writer.AddMetadata("late", GgufMetadataValue.Bool(true)));
         writer.WriteTensorData(new byte[10], 0, 10);
         var incomplete = Assert.Throws<InvalidOperationException>(() => writer.Finish());
         Assert.Contains("'t' got 10 of 36 bytes", incomplete.Message);
@@ -452,7 +452,7 @@ public sealed class GgufWriterTests
         {
             using var memory = new MemoryStream();
             using var writer = new GgufWriter(memory, version: version, leaveOpen: true);
-            writer.AddMetadata("general.architecture", GgufValue.String("llama"));
+            writer.AddMetadata("general.architecture", GgufMetadataValue.String("llama"));
             writer.AddTensor("t", GgmlType.F16, 16);
             writer.WriteHeader();
             writer.WriteTensorData(new byte[32], 0, 32);

@@ -37,7 +37,7 @@ public sealed class GgufWriter : IDisposable
     private readonly Stream _output;
     private readonly bool _leaveOpen;
     private readonly long _start;
-    private readonly List<KeyValuePair<string, GgufValue>> _metadata = new();
+    private readonly List<KeyValuePair<string, GgufMetadataValue>> _metadata = new();
     private readonly HashSet<string> _keys = new(StringComparer.Ordinal);
     private readonly List<GgufTensorLayout> _tensors = new();
     private readonly HashSet<string> _tensorNames = new(StringComparer.Ordinal);
@@ -83,8 +83,8 @@ public sealed class GgufWriter : IDisposable
         get
         {
             long bytes = 4 + 4 + 8 + 8;
-            foreach (var pair in _metadata) bytes += GgufValue.StringBytes(pair.Key) + 4 + pair.Value.EncodedBytes;
-            foreach (var tensor in _tensors) bytes += GgufValue.StringBytes(tensor.Name) + 4 + 8L * tensor.Dimensions.Count + 4 + 8;
+            foreach (var pair in _metadata) bytes += GgufMetadataValue.StringBytes(pair.Key) + 4 + pair.Value.EncodedBytes;
+            foreach (var tensor in _tensors) bytes += GgufMetadataValue.StringBytes(tensor.Name) + 4 + 8L * tensor.Dimensions.Count + 4 + 8;
             return bytes;
         }
     }
@@ -105,7 +105,7 @@ public sealed class GgufWriter : IDisposable
     public static long Align(long value, int alignment) => (value + alignment - 1) / alignment * alignment;
 
     /// <summary>Adds a metadata key/value pair (keys are unique, written in the order added).</summary>
-    public void AddMetadata(string key, GgufValue value)
+    public void AddMetadata(string key, GgufMetadataValue value)
     {
         EnsurePhase(Phase.Layout, nameof(AddMetadata));
         if (string.IsNullOrEmpty(key)) throw new ArgumentException("A metadata key cannot be empty.", nameof(key));
@@ -116,7 +116,7 @@ public sealed class GgufWriter : IDisposable
             _keys.Remove(key);
             throw new ArgumentException($"'{AlignmentKey}' must be a u32 equal to the writer's alignment ({Alignment}).", nameof(value));
         }
-        _metadata.Add(new KeyValuePair<string, GgufValue>(key, value));
+        _metadata.Add(new KeyValuePair<string, GgufMetadataValue>(key, value));
     }
 
     /// <summary>Adds a tensor info; its data follows in the data phase, in the order tensors were added.</summary>
@@ -155,13 +155,13 @@ public sealed class GgufWriter : IDisposable
             writer.Write((ulong)_metadata.Count);
             foreach (var pair in _metadata)
             {
-                GgufValue.WriteString(writer, pair.Key);
+                GgufMetadataValue.WriteString(writer, pair.Key);
                 writer.Write((uint)pair.Value.Type);
                 pair.Value.WritePayload(writer);
             }
             foreach (var tensor in _tensors)
             {
-                GgufValue.WriteString(writer, tensor.Name);
+                GgufMetadataValue.WriteString(writer, tensor.Name);
                 writer.Write((uint)tensor.Dimensions.Count);
                 foreach (var d in tensor.Dimensions) writer.Write((ulong)d);
                 writer.Write((uint)tensor.Type);

@@ -2,49 +2,20 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Text;
+using FlashMoe.Gguf;
 
 namespace FlashMoe.Synthetic.Gguf;
 
-/// <summary>GGUF metadata value types, numbered as <c>enum gguf_type</c> in gguf.h.</summary>
-public enum GgufValueType : uint
-{
-    /// <summary>Unsigned 8-bit integer.</summary>
-    UInt8 = 0,
-    /// <summary>Signed 8-bit integer.</summary>
-    Int8 = 1,
-    /// <summary>Unsigned 16-bit integer.</summary>
-    UInt16 = 2,
-    /// <summary>Signed 16-bit integer.</summary>
-    Int16 = 3,
-    /// <summary>Unsigned 32-bit integer.</summary>
-    UInt32 = 4,
-    /// <summary>Signed 32-bit integer.</summary>
-    Int32 = 5,
-    /// <summary>IEEE 754 single.</summary>
-    Float32 = 6,
-    /// <summary>One byte, 0 or 1.</summary>
-    Bool = 7,
-    /// <summary>u64 byte length + UTF-8 bytes, no terminator.</summary>
-    String = 8,
-    /// <summary>u32 element type + u64 count + elements.</summary>
-    Array = 9,
-    /// <summary>Unsigned 64-bit integer.</summary>
-    UInt64 = 10,
-    /// <summary>Signed 64-bit integer.</summary>
-    Int64 = 11,
-    /// <summary>IEEE 754 double.</summary>
-    Float64 = 12,
-}
 
 /// <summary>
 /// One GGUF metadata value (scalar, string or array, arrays possibly nested). Immutable; knows its encoded
 /// size so a writer can lay the file out before writing a byte.
 /// </summary>
-public abstract class GgufValue
+public abstract class GgufMetadataValue
 {
     private static readonly Encoding Utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private protected GgufValue(GgufValueType type) => Type = type;
+    private protected GgufMetadataValue(GgufValueType type) => Type = type;
 
     /// <summary>The GGUF type tag written before the value.</summary>
     public GgufValueType Type { get; }
@@ -53,35 +24,35 @@ public abstract class GgufValue
     public abstract long EncodedBytes { get; }
 
     /// <summary>An unsigned 8-bit value.</summary>
-    public static GgufValue UInt8(byte value) => new Scalar(GgufValueType.UInt8, value, 1);
+    public static GgufMetadataValue UInt8(byte value) => new Scalar(GgufValueType.UInt8, value, 1);
     /// <summary>A signed 8-bit value.</summary>
-    public static GgufValue Int8(sbyte value) => new Scalar(GgufValueType.Int8, unchecked((byte)value), 1);
+    public static GgufMetadataValue Int8(sbyte value) => new Scalar(GgufValueType.Int8, unchecked((byte)value), 1);
     /// <summary>An unsigned 16-bit value.</summary>
-    public static GgufValue UInt16(ushort value) => new Scalar(GgufValueType.UInt16, value, 2);
+    public static GgufMetadataValue UInt16(ushort value) => new Scalar(GgufValueType.UInt16, value, 2);
     /// <summary>A signed 16-bit value.</summary>
-    public static GgufValue Int16(short value) => new Scalar(GgufValueType.Int16, unchecked((ushort)value), 2);
+    public static GgufMetadataValue Int16(short value) => new Scalar(GgufValueType.Int16, unchecked((ushort)value), 2);
     /// <summary>An unsigned 32-bit value (llama.cpp reads its integer hyper-parameters as u32).</summary>
-    public static GgufValue UInt32(uint value) => new Scalar(GgufValueType.UInt32, value, 4);
+    public static GgufMetadataValue UInt32(uint value) => new Scalar(GgufValueType.UInt32, value, 4);
     /// <summary>A signed 32-bit value.</summary>
-    public static GgufValue Int32(int value) => new Scalar(GgufValueType.Int32, unchecked((uint)value), 4);
+    public static GgufMetadataValue Int32(int value) => new Scalar(GgufValueType.Int32, unchecked((uint)value), 4);
     /// <summary>An unsigned 64-bit value.</summary>
-    public static GgufValue UInt64(ulong value) => new Scalar(GgufValueType.UInt64, value, 8);
+    public static GgufMetadataValue UInt64(ulong value) => new Scalar(GgufValueType.UInt64, value, 8);
     /// <summary>A signed 64-bit value.</summary>
-    public static GgufValue Int64(long value) => new Scalar(GgufValueType.Int64, unchecked((ulong)value), 8);
+    public static GgufMetadataValue Int64(long value) => new Scalar(GgufValueType.Int64, unchecked((ulong)value), 8);
     /// <summary>A single-precision value.</summary>
-    public static GgufValue Float32(float value) => new Scalar(GgufValueType.Float32, unchecked((uint)BitConverter.ToInt32(BitConverter.GetBytes(value), 0)), 4);
+    public static GgufMetadataValue Float32(float value) => new Scalar(GgufValueType.Float32, unchecked((uint)BitConverter.ToInt32(BitConverter.GetBytes(value), 0)), 4);
     /// <summary>A double-precision value.</summary>
-    public static GgufValue Float64(double value) => new Scalar(GgufValueType.Float64, unchecked((ulong)BitConverter.DoubleToInt64Bits(value)), 8);
+    public static GgufMetadataValue Float64(double value) => new Scalar(GgufValueType.Float64, unchecked((ulong)BitConverter.DoubleToInt64Bits(value)), 8);
     /// <summary>A boolean (one byte).</summary>
-    public static GgufValue Bool(bool value) => new Scalar(GgufValueType.Bool, value ? 1UL : 0UL, 1);
+    public static GgufMetadataValue Bool(bool value) => new Scalar(GgufValueType.Bool, value ? 1UL : 0UL, 1);
     /// <summary>A UTF-8 string.</summary>
-    public static GgufValue String(string value) => new StringValue(value ?? throw new ArgumentNullException(nameof(value)));
+    public static GgufMetadataValue String(string value) => new StringValue(value ?? throw new ArgumentNullException(nameof(value)));
 
     /// <summary>
     /// An array of values that all have <paramref name="elementType"/> (which may itself be
     /// <see cref="GgufValueType.Array"/> for nested arrays; the inner arrays may differ in element type and length).
     /// </summary>
-    public static GgufValue Array(GgufValueType elementType, IReadOnlyList<GgufValue> elements)
+    public static GgufMetadataValue Array(GgufValueType elementType, IReadOnlyList<GgufMetadataValue> elements)
     {
         if (elements is null) throw new ArgumentNullException(nameof(elements));
         foreach (var element in elements)
@@ -95,18 +66,18 @@ public abstract class GgufValue
     }
 
     /// <summary>An array of strings, encoded without per-element wrappers (vocabularies have 10^5 entries).</summary>
-    public static GgufValue StringArray(IReadOnlyList<string> values) => new StringArrayValue(values ?? throw new ArgumentNullException(nameof(values)));
+    public static GgufMetadataValue StringArray(IReadOnlyList<string> values) => new StringArrayValue(values ?? throw new ArgumentNullException(nameof(values)));
 
     /// <summary>An array of single-precision values.</summary>
-    public static GgufValue Float32Array(IReadOnlyList<float> values) =>
+    public static GgufMetadataValue Float32Array(IReadOnlyList<float> values) =>
         new PrimitiveArray<float>(GgufValueType.Float32, values, 4, (w, v) => w.Write(v));
 
     /// <summary>An array of signed 32-bit values.</summary>
-    public static GgufValue Int32Array(IReadOnlyList<int> values) =>
+    public static GgufMetadataValue Int32Array(IReadOnlyList<int> values) =>
         new PrimitiveArray<int>(GgufValueType.Int32, values, 4, (w, v) => w.Write(v));
 
     /// <summary>An array of unsigned 32-bit values.</summary>
-    public static GgufValue UInt32Array(IReadOnlyList<uint> values) =>
+    public static GgufMetadataValue UInt32Array(IReadOnlyList<uint> values) =>
         new PrimitiveArray<uint>(GgufValueType.UInt32, values, 4, (w, v) => w.Write(v));
 
     /// <summary>Writes the value (without its type tag) little-endian, as GGUF requires.</summary>
@@ -121,7 +92,7 @@ public abstract class GgufValue
         writer.Write(bytes);
     }
 
-    private sealed class Scalar : GgufValue
+    private sealed class Scalar : GgufMetadataValue
     {
         private readonly ulong _bits;
         private readonly int _size;
@@ -158,7 +129,7 @@ public abstract class GgufValue
         };
     }
 
-    private sealed class StringValue : GgufValue
+    private sealed class StringValue : GgufMetadataValue
     {
         private readonly string _value;
 
@@ -171,7 +142,7 @@ public abstract class GgufValue
         public override string ToString() => _value;
     }
 
-    private abstract class ArrayBase : GgufValue
+    private abstract class ArrayBase : GgufMetadataValue
     {
         protected ArrayBase() : base(GgufValueType.Array) { }
 
@@ -194,13 +165,13 @@ public abstract class GgufValue
 
     private sealed class ValueArray : ArrayBase
     {
-        private readonly GgufValue[] _elements;
+        private readonly GgufMetadataValue[] _elements;
         private readonly long _elementBytes;
 
-        public ValueArray(GgufValueType elementType, IReadOnlyList<GgufValue> elements)
+        public ValueArray(GgufValueType elementType, IReadOnlyList<GgufMetadataValue> elements)
         {
             ElementType = elementType;
-            _elements = new GgufValue[elements.Count];
+            _elements = new GgufMetadataValue[elements.Count];
             for (var i = 0; i < _elements.Length; i++)
             {
                 _elements[i] = elements[i];
