@@ -214,7 +214,7 @@ internal static class PlanningTestModels
     /// (the container limit is what usable RAM is bound by), 64 GiB installed, no reserve below the limit.
     /// </summary>
     public static HostFacts SweepHost(FlashMoeProfile profile, long bytes, double ratio) =>
-        HostFacts.FromProfile(profile.Hardware) with { MemoryLimitBytes = (long)(bytes * ratio), ReserveBytes = 0 };
+        HostFacts.FromProfile(profile.Hardware) with { MemoryLimitBytes = (long)System.Math.Ceiling(bytes * ratio), ReserveBytes = 0 };
 
     public static double Gib(long bytes) => bytes / (double)Units.GiB;
 }
