@@ -152,8 +152,22 @@ public class AdviceRulesTests
         Assert.Equal("load.gpuLayers", advice.PropertyPath);
         var fit = ProfileResolver.Resolve(Profile(64, o => o with { ContextSize = 2048 }, gpus: new[] { Gpu("Arc A380", 3) }), Mid.Value).Options.GpuLayerCount;
         Assert.InRange(fit, 1, 16);
-        Assert.Contains($"The largest gpuLayers that fits is {fit} as configured", advice.Diagnostic.Message);
+        Assert.Contains($"The largest gpuLayers that fits is {fit} as configured.", advice.Diagnostic.Message); // dense: no experts alternative
         Assert.Contains("Arc A380 (3.0 GiB)", advice.Diagnostic.Message);
+    }
+
+    [Fact]
+    public void FM1004_for_a_moe_also_says_how_many_layers_fit_with_experts_on_cpu()
+    {
+        var model = Moe(8, 64, 8, GgmlType.Q4_0, GgmlType.Q8_0, embd: 1024, expertFf: 1024, vocab: 4096, heads: 8, kvHeads: 8);
+        var gpus = new[] { Gpu("small", 1.5) };
+        var r = ProfileResolver.Resolve(Profile(64, o => o with { GpuLayers = GpuLayers.All, ContextSize = 1024 }, gpus: gpus), model);
+
+        var advice = Single(r, "FM1004");
+        var withExperts = ProfileResolver.Resolve(Profile(64, o => o with { ContextSize = 1024, ExpertsOnCpu = ExpertsOnCpu.All }, gpus: gpus), model).Options.GpuLayerCount;
+        var asConfigured = ProfileResolver.Resolve(Profile(64, o => o with { ContextSize = 1024 }, gpus: gpus), model).Options.GpuLayerCount;
+        Assert.True(withExperts > asConfigured);
+        Assert.Contains($"is {asConfigured} as configured, {withExperts} with expertsOnCpu true.", advice.Diagnostic.Message);
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public static partial class DiagnosticCatalog
     public static readonly FlashMoeDiagnosticDescriptor GpuOvercommitted = new(
         "FM1004",
         "GPU memory overcommitted",
-        "{0} ({1:F1} GiB) is overcommitted: weights {2:F1} + KV {3:F1} + compute {4:F1} + reserve {5:F1} = {6:F1} GiB with gpuLayers {7}. The largest gpuLayers that fits is {8} as configured, {9} with experts on CPU.",
+        "{0} ({1:F1} GiB) is overcommitted: weights {2:F1} + KV {3:F1} + compute {4:F1} + reserve {5:F1} = {6:F1} GiB with gpuLayers {7}; loading will fail to allocate. The largest gpuLayers that fits is {8} as configured{9}.",
         FlashMoeSeverity.Error,
         "Advice");
 

@@ -172,9 +172,13 @@ internal static class AdviceRules
         foreach (var d in c.Plan.Devices.Skip(1))
         {
             if (d.Fits) continue;
+            // Experts on CPU is only an alternative for a MoE whose experts are not all on the CPU already.
+            var expertsAlternative = c.Model.IsMoe && c.Profile.Load.ExpertsOnCpu.Kind != ExpertsOnCpuKind.All
+                ? Invariant($", {c.LargestFitExpertsOnCpu} with expertsOnCpu true")
+                : string.Empty;
             yield return Create(DiagnosticCatalog.GpuOvercommitted, "load.gpuLayers",
                 d.Name, Gib(d.CapacityBytes), Gib(d.WeightBytes), Gib(d.KvCacheBytes), Gib(d.ComputeBytes), Gib(d.ReserveBytes),
-                Gib(d.TotalBytes + d.ReserveBytes), c.Options.GpuLayerCount, c.LargestFit, c.LargestFitExpertsOnCpu)!;
+                Gib(d.TotalBytes + d.ReserveBytes), c.Options.GpuLayerCount, c.LargestFit, expertsAlternative)!;
         }
     }
 
@@ -188,10 +192,10 @@ internal static class AdviceRules
         {
             reason = Invariant($"it would lock {Gib(h.LockedBytes):F1} GiB of weights while only {Gib(h.UsableBytes):F1} GiB is usable: the lock cannot hold and the rest of the system is starved. Turn load.mlock off or keep more weights on the GPU.");
         }
-        else if (h.LockedBytes <= 0)
+        else if (h.LockedBytes <= 0 || h.RepackedBytes >= h.CpuWeightBytes * 0.95)
         {
             reason = h.RepackedBytes > 0
-                ? Invariant($"every host weight ({Gib(h.RepackedBytes):F1} GiB) is repacked, and repacked weights are never locked: mlock does nothing. Turn load.mlock off.")
+                ? Invariant($"{Gib(h.RepackedBytes):F1} of the {Gib(h.CpuWeightBytes):F1} GiB host weights are repacked, and repacked weights are never locked: mlock holds only {Gib(h.LockedBytes):F1} GiB and does nothing useful. Turn load.mlock off.")
                 : "no weights stay on the host (all are on the GPU): mlock does nothing. Turn load.mlock off.";
         }
         else if (h.RepackedBytes > 0)
