@@ -128,7 +128,11 @@ public static class ComputeBufferEstimator
         return checked(model.EmbeddingLength * tokens * a + Constants.TokenInputs * tokens * 4);
     }
 
-    /// <summary>The output buffer llama_context reserves up front: n_vocab f32 logits per sequence.</summary>
+    /// <summary>
+    /// The output buffer llama_context reserves up front (<c>output_reserve(n_seq_max)</c>): n_vocab f32 logits per
+    /// sequence. It grows on demand when a batch asks for more outputs, up to <c>n_outputs_max</c> (default n_batch);
+    /// LLamaSharp's executors ask for the last token's logits only.
+    /// </summary>
     public static long OutputBufferBytes(ModelSummary model) =>
         checked(model.VocabSize * Constants.ActivationBytes * Constants.OutputSequences);
 

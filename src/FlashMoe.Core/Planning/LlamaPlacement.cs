@@ -17,8 +17,10 @@ namespace FlashMoe.Planning;
 public sealed record CompiledOverride(string Pattern, string DeviceName, Regex Regex, DeviceRef Device, int Index);
 
 /// <summary>
-/// llama.cpp's placement rules at the commit LLamaSharp 0.30 binds (llama.cpp c0c7e147, which already has
-/// <c>n_layer_all</c>, <c>llama_load_mode</c> and the "output layer first" offload of PR 18148).
+/// llama.cpp's placement rules at the commit LLamaSharp 0.30 binds (llama.cpp c0c7e147 per the package's release
+/// notes; its libllama.so carries <c>n_layer_all</c>, <c>llama_load_mode</c> and DeepSeek-V4 code, so it is newer than
+/// PR 18148 of 2025-12, "llama: offload output layer to GPU first"). NOTE: evidence.md E:114–E:115 states the older
+/// rule (output layer only when n_gpu_layers &gt; n_layer); the code this build runs offloads the output layer first.
 /// </summary>
 public static class LlamaPlacement
 {
