@@ -137,4 +137,6 @@ public sealed class ModelSummary
     public IReadOnlyDictionary<GgmlType, long> BytesByType { get; init; } = new Dictionary<GgmlType, long>();
     /// <summary>Every tensor in header order (empty for declared summaries).</summary>
     public EquatableArray<TensorSummary> Tensors { get; init; }
+    /// <summary>For declared summaries: each fact that was assumed rather than declared (empty for files).</summary>
+    public EquatableArray<string> Assumptions { get; init; }
 }

@@ -1,0 +1,333 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using FlashMoe.Diagnostics;
+using FlashMoe.Gguf;
+using FlashMoe.Profiles;
+
+namespace FlashMoe.Planning;
+
+/// <summary>Everything the advice rules look at.</summary>
+internal sealed class AdviceContext
+{
+    private readonly Func<int> _largestFit;
+    private readonly Func<int> _largestFitExpertsOnCpu;
+    private int? _largestFitValue;
+    private int? _largestFitExpertsOnCpuValue;
+
+    public AdviceContext(FlashMoeProfile profile, ModelSummary model, HostFacts host, ResolvedLoadOptions options,
+        MemoryPlan plan, MemoryPlan noMmapPlan, int explicitOverrideCount, Func<int> largestFit, Func<int> largestFitExpertsOnCpu)
+    {
+        Profile = profile;
+        Model = model;
+        Host = host;
+        Options = options;
+        Plan = plan;
+        NoMmapPlan = noMmapPlan;
+        ExplicitOverrideCount = explicitOverrideCount;
+        _largestFit = largestFit;
+        _largestFitExpertsOnCpu = largestFitExpertsOnCpu;
+    }
+
+    public FlashMoeProfile Profile { get; }
+    public ModelSummary Model { get; }
+    public HostFacts Host { get; }
+    public ResolvedLoadOptions Options { get; }
+    public MemoryPlan Plan { get; }
+    public MemoryPlan NoMmapPlan { get; }
+    public int ExplicitOverrideCount { get; }
+    public int LargestFit => _largestFitValue ??= _largestFit();
+    public int LargestFitExpertsOnCpu => _largestFitExpertsOnCpuValue ??= _largestFitExpertsOnCpu();
+}
+
+/// <summary>Facts about the host share that decide between mmap and no-mmap.</summary>
+/// <param name="HostWeightsBesideGpu">Layer/output weights on the CPU while a GPU is present (pinned buffers without mmap).</param>
+/// <param name="RepackedTypes">The repacked ggml types, e.g. <c>Q4_0</c>.</param>
+internal readonly record struct MmapFacts(long HostWeightsBesideGpu, string RepackedTypes);
+
+/// <summary>
+/// The advice rules FM1001–FM1010. Each reads the plan and the resolved options and returns a diagnostic whose
+/// message carries the figures and the measured reason; thresholds come from <see cref="EvidenceThresholds"/>.
+/// </summary>
+internal static class AdviceRules
+{
+    public static IEnumerable<Advice> Evaluate(AdviceContext c)
+    {
+        var list = new List<Advice>();
+        var hasSize = c.Plan.Tensors.Count > 0;
+        if (hasSize)
+        {
+            Add(list, NoMmapDoesNotFit(c));
+            Add(list, MmapWhereNoMmapIsBetter(c));
+            Add(list, HostShareExceedsRam(c));
+            list.AddRange(GpuOvercommitted(c));
+            Add(list, MlockIneffective(c));
+            Add(list, GpuUnused(c));
+        }
+        Add(list, DeclaredFactsUsed(c));
+        if (hasSize) Add(list, RepackMmapThrash(c));
+        Add(list, QuantizedVCacheWithoutFlashAttention(c));
+        list.AddRange(IgnoredOverrides(c));
+        return list.OrderBy(a => a.Id, StringComparer.Ordinal).ToList();
+    }
+
+    public static MmapFacts MmapFacts(MemoryPlan plan, HostFacts host)
+    {
+        long beside = 0;
+        var types = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var t in plan.Tensors)
+        {
+            if (!t.Device.IsCpu) continue;
+            if (host.Gpus.Count > 0 && (t.Layer is not null || t.Role == TensorRole.Output) && !t.IsDuplicate) beside += t.Bytes;
+            if (t.Repacked) types.Add(t.Type.ToString());
+        }
+        return new MmapFacts(beside, string.Join("/", types));
+    }
+
+    // FM1001: no-mmap and the anonymous need exceeds usable RAM (E:68, E:70: OOM at 1.0 ×, fine at 1.02 ×).
+    private static Advice? NoMmapDoesNotFit(AdviceContext c)
+    {
+        if (c.Options.UseMmap) return null;
+        var h = c.Plan.Host;
+        if (h.NoMmapFits) return null;
+
+        var fixes = new List<string>();
+        var mmapRatio = h.FootprintRatio;
+        fixes.Add(h.RepackedBytes > 0
+            ? Invariant($"mmap keeps it loadable only with enough RAM for the repacked copy (≥ {h.MmapSafeRatio:F2} ×; below 1.0 × it livelocks)")
+            : Invariant($"set load.mmap to true (it runs{SlowdownText(mmapRatio)})"));
+        if (c.Host.Gpus.Count > 0 && c.Options.GpuLayerCount < c.Model.BlockCount + 1) fixes.Add("offload more layers to the GPU (load.gpuLayers)");
+        if (h.KvCacheBytes > 0) fixes.Add(Invariant($"a smaller context or KV type (host KV {Gib(h.KvCacheBytes):F1} GiB)"));
+        fixes.Add("a quantization that fits: " + FittingQuantizations(c.Plan));
+
+        return Create(DiagnosticCatalog.NoMmapDoesNotFit, "load.mmap",
+            Gib(h.FootprintBytes), Gib(h.CpuWeightBytes), Gib(h.KvCacheBytes), Gib(h.ComputeBytes + h.OutputBytes), Gib(h.RuntimeOverheadBytes),
+            Gib(h.UsableBytes), UsableText(h), h.FootprintRatio, string.Join("; ", fixes) + ".");
+    }
+
+    // FM1002: mmap on where no-mmap fits and is faster or leaner (E:94–E:96, E:101–E:102, E:105, E:10–E:11).
+    private static Advice? MmapWhereNoMmapIsBetter(AdviceContext c)
+    {
+        if (!c.Options.UseMmap || c.Profile.Load.Mmap != AutoSwitch.On) return null;
+        var noMmap = c.NoMmapPlan.Host;
+        if (!noMmap.NoMmapFits) return null;
+
+        var facts = MmapFacts(c.NoMmapPlan, c.Host);
+        var reasons = new List<string>();
+        if (facts.HostWeightsBesideGpu > 0)
+        {
+            var windows = string.Equals(c.Host.OperatingSystem, "windows", StringComparison.OrdinalIgnoreCase)
+                ? "; on Windows the weights already copied to the GPU also stay mapped"
+                : string.Empty;
+            reasons.Add(Invariant(
+                $"{Gib(facts.HostWeightsBesideGpu):F1} GiB of layer weights stay on the CPU beside the GPU, and under mmap they lose the pinned host buffers used for transfers (seed case: {EvidenceThresholds.SeedMmapTokensPerSecond:F1} → {EvidenceThresholds.SeedNoMmapTokensPerSecond:F1} tok/s with no-mmap; llama.cpp PR 20978: prompt {EvidenceThresholds.Pr20978MmapPromptTokensPerSecond:F0} → {EvidenceThresholds.Pr20978NoMmapPromptTokensPerSecond:F0} t/s){windows}"));
+        }
+        if (noMmap.RepackedBytes > 0 && !InRepackThrashZone(c.Plan.Host))
+        {
+            reasons.Add(Invariant(
+                $"{Gib(noMmap.RepackedBytes):F1} GiB of {facts.RepackedTypes} weights are repacked, so mmap holds the file pages plus the repacked copy (measured peak RSS {EvidenceThresholds.RepackMmapPeakRssMiB / 1024:F1} vs {EvidenceThresholds.RepackNoMmapPeakRssMiB / 1024:F1} GiB) and thrashes below ≈ {EvidenceThresholds.RepackMmapSafeRatio:F2} ×"));
+        }
+        if (c.Host.Storage is StorageKind.Hdd or StorageKind.Network)
+        {
+            reasons.Add("the model is on " + c.Host.Storage.ToString().ToLowerInvariant() + " storage, where every page-cache miss under mmap is a slow re-read");
+        }
+        if (reasons.Count == 0) return null;
+        return Create(DiagnosticCatalog.MmapWhereNoMmapIsBetter, "load.mmap",
+            Gib(noMmap.FootprintBytes), Gib(noMmap.UsableBytes), noMmap.FootprintRatio, string.Join("; ", reasons));
+    }
+
+    // FM1003: even with mmap the footprint exceeds usable RAM (E:67, E:69, E:74, E:88–E:90, E:97–E:98).
+    private static Advice? HostShareExceedsRam(AdviceContext c)
+    {
+        if (!c.Options.UseMmap) return null;
+        var h = c.Plan.Host;
+        var ratio = h.FootprintRatio;
+        string consequence;
+        if (h.RepackedBytes > 0)
+        {
+            if (ratio >= EvidenceThresholds.RepackMmapLivelockRatio) return null; // the thrash zone above 1.0 × is FM1008
+            consequence = Invariant(
+                $"With {Gib(h.RepackedBytes):F1} GiB of repacked weights it will livelock or be killed (measured: livelock at 0.95 ×, OOM below).");
+        }
+        else
+        {
+            if (ratio >= EvidenceThresholds.MmapFullSpeedRatio) return null;
+            var loss = SlowdownFraction(ratio);
+            consequence = Invariant(
+                $"Expected generation slowdown ≈ {loss * 100:F0} %{(ratio < EvidenceThresholds.MmapSlowdownCurve[EvidenceThresholds.MmapSlowdownCurve.Length - 1].Ratio ? " or worse" : string.Empty)} (measured with mmap: 0.9 × −60 %, 0.85 × −73 %, 0.7 × −91 %; 7–13 × slower on a 40 GB model).");
+            if (c.Host.Storage != StorageKind.Unknown)
+            {
+                consequence += Invariant($" About {Gib(h.FootprintBytes - h.UsableBytes):F1} GiB cannot stay cached and is re-read from {c.Host.Storage.ToString().ToLowerInvariant()} storage as tokens need it.");
+            }
+        }
+        return Create(DiagnosticCatalog.HostShareExceedsRam, "model.path",
+            Gib(h.FootprintBytes), Gib(h.CpuWeightBytes), Gib(h.UsableBytes), ratio, Gib(Math.Max(0, h.FootprintBytes - h.UsableBytes)),
+            consequence, FittingQuantizations(c.Plan));
+    }
+
+    // FM1004: a GPU is overcommitted (weights + KV + compute + llama.cpp's 1 GiB fit margin > VRAM).
+    private static IEnumerable<Advice> GpuOvercommitted(AdviceContext c)
+    {
+        foreach (var d in c.Plan.Devices.Skip(1))
+        {
+            if (d.Fits) continue;
+            // Experts on CPU is only an alternative for a MoE whose experts are not all on the CPU already.
+            var expertsAlternative = c.Model.IsMoe && c.Profile.Load.ExpertsOnCpu.Kind != ExpertsOnCpuKind.All
+                ? Invariant($", {c.LargestFitExpertsOnCpu} with expertsOnCpu true")
+                : string.Empty;
+            yield return Create(DiagnosticCatalog.GpuOvercommitted, "load.gpuLayers",
+                d.Name, Gib(d.CapacityBytes), Gib(d.WeightBytes), Gib(d.KvCacheBytes), Gib(d.ComputeBytes), Gib(d.ReserveBytes),
+                Gib(d.TotalBytes + d.ReserveBytes), c.Options.GpuLayerCount, c.LargestFit, expertsAlternative)!;
+        }
+    }
+
+    // FM1005: mlock that cannot hold (locked > usable) or does nothing (repacked weights are never locked, E:34–E:35).
+    private static Advice? MlockIneffective(AdviceContext c)
+    {
+        if (!c.Options.UseMlock) return null;
+        var h = c.Plan.Host;
+        string reason;
+        if (h.LockedBytes > h.UsableBytes)
+        {
+            reason = Invariant($"it would lock {Gib(h.LockedBytes):F1} GiB of weights while only {Gib(h.UsableBytes):F1} GiB is usable: the lock cannot hold and the rest of the system is starved. Turn load.mlock off or keep more weights on the GPU.");
+        }
+        else if (h.LockedBytes <= 0 || h.RepackedBytes >= h.CpuWeightBytes * 0.95)
+        {
+            reason = h.RepackedBytes > 0
+                ? Invariant($"{Gib(h.RepackedBytes):F1} of the {Gib(h.CpuWeightBytes):F1} GiB host weights are repacked, and repacked weights are never locked: mlock holds only {Gib(h.LockedBytes):F1} GiB and does nothing useful. Turn load.mlock off.")
+                : "no weights stay on the host (all are on the GPU): mlock does nothing. Turn load.mlock off.";
+        }
+        else if (h.RepackedBytes > 0)
+        {
+            reason = Invariant($"{Gib(h.RepackedBytes):F1} GiB of the {Gib(h.CpuWeightBytes):F1} GiB host weights are repacked and never locked: only {Gib(h.LockedBytes):F1} GiB is held. Expect the repacked part to be swappable.");
+        }
+        else
+        {
+            return null;
+        }
+        return Create(DiagnosticCatalog.MlockIneffective, "load.mlock", reason);
+    }
+
+    // FM1006: a GPU declared but unused while layers would fit it, or gpuLayers set without a GPU.
+    private static Advice? GpuUnused(AdviceContext c)
+    {
+        var requested = c.Profile.Load.GpuLayers;
+        if (c.Host.Gpus.Count == 0)
+        {
+            if (requested.Kind == GpuLayersKind.All || (requested.Kind == GpuLayersKind.Count && requested.Count > 0))
+            {
+                var text = requested.Kind == GpuLayersKind.All ? "\"all\"" : requested.Count.ToString(CultureInfo.InvariantCulture);
+                return Create(DiagnosticCatalog.GpuUnused, "load.gpuLayers", Invariant(
+                    $"gpuLayers is {text} but no GPU is declared or detected: every layer stays on the CPU ({Gib(c.Plan.Host.CpuWeightBytes):F1} GiB host share). Declare the GPU under hardware.gpus or set load.gpuLayers to 0 or \"auto\"."));
+            }
+            return null;
+        }
+        if (requested.Kind != GpuLayersKind.Count || requested.Count != 0) return null;
+        var fit = c.LargestFit;
+        if (fit <= 0) return null;
+        var gpu = c.Host.Gpus[0];
+        return Create(DiagnosticCatalog.GpuUnused, "load.gpuLayers", Invariant(
+            $"{gpu.Name} ({gpu.VramGiB:F1} GiB) is declared but gpuLayers is 0 while {fit} of {c.Model.BlockCount + 1} layers would fit it, taking that share off the {Gib(c.Plan.Host.CpuWeightBytes):F1} GiB host share. Set load.gpuLayers to \"auto\" or {fit}."));
+    }
+
+    // FM1007: declared facts stood in for the file.
+    private static Advice? DeclaredFactsUsed(AdviceContext c)
+    {
+        if (!c.Model.IsDeclared) return null;
+        var spec = c.Profile.Model;
+        var kind = c.Model.IsMoe
+            ? Invariant($"MoE {c.Model.ExpertUsedCount}/{c.Model.ExpertCount} experts")
+            : "dense";
+        var assumed = c.Model.Assumptions.Count == 0 ? "nothing" : string.Join("; ", c.Model.Assumptions);
+        return Create(DiagnosticCatalog.DeclaredFactsUsed, "model.path",
+            spec.Path ?? "(none)", Gib(c.Model.FileSizeBytes), c.Model.BlockCount, kind, assumed);
+    }
+
+    // FM1008: mmap with repacked types in the thrash zone 1.0 × ≤ ratio < required (E:69–E:70, E:75).
+    private static Advice? RepackMmapThrash(AdviceContext c)
+    {
+        if (!c.Options.UseMmap) return null;
+        var h = c.Plan.Host;
+        if (!InRepackThrashZone(h)) return null;
+        var noMmap = c.NoMmapPlan.Host;
+        var fix = noMmap.NoMmapFits
+            ? Invariant($"no-mmap fits ({Gib(noMmap.FootprintBytes):F1} of {Gib(noMmap.UsableBytes):F1} GiB) at full speed: set load.mmap to false.")
+            : "no-mmap does not fit either: offload more layers, shrink the context, or pick a smaller quantization.";
+        var facts = MmapFacts(c.Plan, c.Host);
+        return Create(DiagnosticCatalog.RepackMmapThrash, "load.mmap",
+            Gib(h.RepackedBytes), facts.RepackedTypes, h.MmapSafeRatio, Gib(h.FootprintBytes), Gib(h.UsableBytes), h.FootprintRatio,
+            EvidenceThresholds.RepackThrashTokensPerSecond, EvidenceThresholds.RepackNoMmapTokensPerSecond, fix);
+    }
+
+    // FM1009: a quantized V cache needs flash attention (E:118–E:119).
+    private static Advice? QuantizedVCacheWithoutFlashAttention(AdviceContext c)
+    {
+        if (c.Options.FlashAttention || !KvCacheEstimator.IsQuantized(c.Options.TypeV)) return null;
+        return Create(DiagnosticCatalog.QuantizedVCacheNeedsFlashAttention, "load.flashAttention",
+            c.Options.TypeV.ToString().ToLowerInvariant(), Gib(c.Plan.KvCacheBytes));
+    }
+
+    // FM1010: overrides the plan could not apply (E:23: CPU_REPACK is dropped by LLamaSharp).
+    private static IEnumerable<Advice> IgnoredOverrides(AdviceContext c)
+    {
+        foreach (var o in c.Plan.IgnoredOverrides)
+        {
+            var path = o.Index < c.ExplicitOverrideCount
+                ? "load.tensorOverrides[" + o.Index.ToString(CultureInfo.InvariantCulture) + "]"
+                : "load.expertsOnCpu";
+            yield return Create(DiagnosticCatalog.TensorOverrideIgnored, path, o.Pattern, o.Device, o.Reason)!;
+        }
+    }
+
+    internal static bool InRepackThrashZone(HostMemoryPlan h) =>
+        h.UseMmap && h.RepackedBytes > 0 && h.FootprintRatio >= EvidenceThresholds.RepackMmapLivelockRatio && h.FootprintRatio < h.MmapSafeRatio;
+
+    /// <summary>Fraction of generation speed lost under mmap without repack at <paramref name="ratio"/> (E:67).</summary>
+    internal static double SlowdownFraction(double ratio)
+    {
+        var curve = EvidenceThresholds.MmapSlowdownCurve;
+        if (ratio >= curve[0].Ratio) return 0;
+        for (var i = 1; i < curve.Length; i++)
+        {
+            if (ratio >= curve[i].Ratio)
+            {
+                var (r0, l0) = curve[i - 1];
+                var (r1, l1) = curve[i];
+                return l0 + (l1 - l0) * (r0 - ratio) / (r0 - r1);
+            }
+        }
+        return curve[curve.Length - 1].Loss;
+    }
+
+    private static string SlowdownText(double ratio)
+    {
+        var loss = SlowdownFraction(ratio);
+        return loss <= 0 ? " at full speed" : Invariant($", ≈ {loss * 100:F0} % slower by the measured curve");
+    }
+
+    private static string FittingQuantizations(MemoryPlan plan)
+    {
+        var fits = plan.QuantizationFits.Where(q => q.Fits).Select(q => Invariant($"{q.Name} ({Gib(q.SizeBytes):F1} GiB)")).ToList();
+        return fits.Count == 0 ? "none of IQ1_S…Q8_0" : string.Join(", ", fits);
+    }
+
+    private static string UsableText(HostMemoryPlan h)
+    {
+        var text = Invariant($"RAM {Gib(h.TotalRamBytes):F1} GiB − reserve {Gib(h.ReserveBytes):F1} GiB");
+        if (h.MemoryLimitBytes is { } limit) text += Invariant($", container limit {Gib(limit):F1} GiB");
+        return text;
+    }
+
+    private static Advice? Create(FlashMoeDiagnosticDescriptor descriptor, string path, params object?[] args) =>
+        new(FlashMoeDiagnostic.Create(descriptor, null, args), path);
+
+    private static void Add(List<Advice> list, Advice? advice)
+    {
+        if (advice is not null) list.Add(advice);
+    }
+
+    private static double Gib(long bytes) => bytes / (double)Units.GiB;
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,145 @@
+using System;
+using FlashMoe.Gguf;
+
+namespace FlashMoe.Planning;
+
+/// <summary>
+/// Estimates llama.cpp's compute buffers (<c>src/llama-context.cpp</c>: the scheduler reserves the worst-case
+/// graph, a prompt ubatch of <c>n_tokens = min(n_ctx, n_ubatch)</c> with <c>n_outputs = n_tokens</c> against a
+/// full KV cache, and allocates per backend the peak of live tensors ggml-alloc finds) and the output buffer
+/// (<c>output_reserve(n_seq_max)</c>: logits of <c>n_vocab</c> f32 per sequence, resized on demand).
+/// The shape follows the graph: a layer's peak is its residual stream plus the larger of attention (KQ scores
+/// without flash attention, <c>n_kv × n_tokens × n_head</c> f32) and the FFN intermediates; the output layer's
+/// peak is the logits. Every calibration constant is in <see cref="Constants"/>; the accuracy tests against
+/// llama.cpp's logged "compute buffer size" lines tune them.
+/// </summary>
+public static class ComputeBufferEstimator
+{
+    /// <summary>Calibration constants of the estimate (all in one place; see the accuracy tests).</summary>
+    public static class Constants
+    {
+        /// <summary>f32 activations, as ggml keeps them.</summary>
+        public const int ActivationBytes = 4;
+
+        /// <summary>Residual-stream tensors of n_embd × n_tokens alive across a layer (inpL, attention out, ffn_inp).</summary>
+        public const int ResidualCopies = 3;
+
+        /// <summary>KQ score tensors alive at once without flash attention (soft_max runs in place in ggml-alloc).</summary>
+        public const int ScoreCopies = 1;
+
+        /// <summary>Bytes per mask element: f32 without flash attention, f16 with it (<c>llm_graph_input_attn_kv</c>).</summary>
+        public const int MaskBytesNoFlash = 4, MaskBytesFlash = 2;
+
+        /// <summary>FFN intermediates of n_ff × n_tokens alive at once (gate and up; the activation runs in place).</summary>
+        public const int FfnCopies = 2;
+
+        /// <summary>Router tensors of n_expert × n_tokens (logits and probabilities).</summary>
+        public const int RouterCopies = 2;
+
+        /// <summary>Small per-token input tensors (tokens, positions, output ids).</summary>
+        public const int TokenInputs = 3;
+
+        /// <summary>
+        /// Batches at least this large run ops whose weights are in host memory on the GPU (op offload, on by
+        /// default; the GPU backends' <c>offload_op</c> uses a minimum batch of 32).
+        /// </summary>
+        public const int OpOffloadMinBatch = 32;
+
+        /// <summary>
+        /// With op offload, the scheduler copies the host weights of one layer's offloaded matmuls into the GPU's
+        /// compute buffer (<c>ggml-backend.cpp</c>, split inputs; "the memory of the previously offloaded weights
+        /// can be reused" per split). Layers staged at once.
+        /// </summary>
+        public const int OffloadStagedLayers = 1;
+
+        /// <summary>Sequences the output buffer is first reserved for (LLamaSharp's default n_seq_max).</summary>
+        public const int OutputSequences = 1;
+    }
+
+    /// <summary>Tokens in the worst-case (prompt) ubatch: min(n_ctx, n_batch, n_ubatch) as llama_context clamps them.</summary>
+    public static long ReserveTokens(int contextSize, int batchSize, int ubatchSize)
+    {
+        long tokens = Math.Max(1, ubatchSize);
+        if (batchSize > 0) tokens = Math.Min(tokens, batchSize);
+        if (contextSize > 0) tokens = Math.Min(tokens, contextSize);
+        return tokens;
+    }
+
+    /// <summary>Peak bytes of one repeating layer's activations for <paramref name="tokens"/> tokens against <paramref name="kvCells"/> cells.</summary>
+    public static long LayerPeakBytes(ModelSummary model, long tokens, long kvCells, bool flashAttention)
+    {
+        var a = Constants.ActivationBytes;
+        var residual = Constants.ResidualCopies * model.EmbeddingLength * tokens * a;
+        return checked(residual + Math.Max(AttentionBytes(model, tokens, kvCells, flashAttention), FfnBytes(model, tokens)));
+    }
+
+    /// <summary>Attention working set: Q and the attention output, plus KQ scores and mask.</summary>
+    public static long AttentionBytes(ModelSummary model, long tokens, long kvCells, bool flashAttention)
+    {
+        var a = Constants.ActivationBytes;
+        long heads = MaxHeads(model);
+        long keyLength, valueLength;
+        if (KvCacheEstimator.IsMla(model))
+        {
+            // MLA attends in the latent space (absorbed weights): K rows are kv_lora_rank + rope, V rows kv_lora_rank.
+            keyLength = model.KvLoraRank!.Value + (model.RopeDimensionCount ?? 0);
+            valueLength = model.KvLoraRank.Value;
+        }
+        else
+        {
+            keyLength = model.KeyLength > 0 ? model.KeyLength : (heads > 0 ? model.EmbeddingLength / heads : 0);
+            valueLength = model.ValueLength > 0 ? model.ValueLength : keyLength;
+        }
+
+        var qAndOut = tokens * heads * (keyLength + valueLength) * a;
+        if (flashAttention)
+        {
+            return checked(qAndOut + kvCells * tokens * Constants.MaskBytesFlash);
+        }
+        return checked(qAndOut + Constants.ScoreCopies * kvCells * tokens * heads * a + kvCells * tokens * Constants.MaskBytesNoFlash);
+    }
+
+    /// <summary>FFN working set: dense gate/up, or the routed experts' intermediates plus router.</summary>
+    public static long FfnBytes(ModelSummary model, long tokens)
+    {
+        var a = Constants.ActivationBytes;
+        var dense = Constants.FfnCopies * model.FeedForwardLength * tokens * a;
+        if (!model.IsMoe) return dense;
+        var expertFf = model.ExpertFeedForwardLength > 0 ? model.ExpertFeedForwardLength : model.FeedForwardLength;
+        var used = Math.Max(1, model.ExpertUsedCount);
+        var routed = Constants.FfnCopies * expertFf * used * tokens * a
+                     + model.EmbeddingLength * used * tokens * a
+                     + Constants.RouterCopies * (long)model.ExpertCount * tokens * a;
+        // Leading dense layers run the dense FFN; the peak is the larger of the two kinds of layer.
+        return checked(Math.Max(dense, routed));
+    }
+
+    /// <summary>The output layer's working set: logits of n_vocab × n_outputs f32 plus the final norm.</summary>
+    public static long OutputLayerBytes(ModelSummary model, long tokens, long outputs)
+    {
+        var a = Constants.ActivationBytes;
+        return checked(model.VocabSize * outputs * a + model.EmbeddingLength * tokens * a);
+    }
+
+    /// <summary>Graph inputs the CPU holds: the token-embedding rows (get_rows on the CPU) and per-token inputs.</summary>
+    public static long InputBytes(ModelSummary model, long tokens)
+    {
+        var a = Constants.ActivationBytes;
+        return checked(model.EmbeddingLength * tokens * a + Constants.TokenInputs * tokens * 4);
+    }
+
+    /// <summary>
+    /// The output buffer llama_context reserves up front (<c>output_reserve(n_seq_max)</c>): n_vocab f32 logits per
+    /// sequence. It grows on demand when a batch asks for more outputs, up to <c>n_outputs_max</c> (default n_batch);
+    /// LLamaSharp's executors ask for the last token's logits only.
+    /// </summary>
+    public static long OutputBufferBytes(ModelSummary model) =>
+        checked(model.VocabSize * Constants.ActivationBytes * Constants.OutputSequences);
+
+    private static long MaxHeads(ModelSummary model)
+    {
+        var max = model.HeadCount;
+        foreach (var h in model.HeadCountPerLayer) max = Math.Max(max, h);
+        return max;
+    }
+}

@@ -1,0 +1,139 @@
+namespace FlashMoe.Planning;
+
+/// <summary>
+/// Every threshold the memory plan and the advice rules decide with, in one place. Each constant cites
+/// the line of <c>shared/evidence.md</c> (E:line) or the llama.cpp source it rests on. Change a figure
+/// here only after re-measuring with the project's benchmark.
+/// </summary>
+public static class EvidenceThresholds
+{
+    // ---- no-mmap -------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Process memory beyond llama.cpp's own buffers (runtime, allocator slack, native libraries) that a
+    /// no-mmap load needs. E:73 "no-mmap needs only ≈ 80–100 MiB above the file"; we take the top of the
+    /// range so that 1.0 × (OOM, E:68/E:70) never looks like a fit.
+    /// </summary>
+    public const long RuntimeOverheadBytes = 100 * Units.MiB;
+
+    /// <summary>
+    /// no-mmap fits when usable RAM ≥ this × the host footprint (CPU weights + CPU KV + CPU compute +
+    /// output + <see cref="RuntimeOverheadBytes"/>). E:68/E:70: full speed at 1.02 × the file, OOM-killed
+    /// during load at 1.0 ×; the 2 % between them is the overhead already counted in the footprint.
+    /// </summary>
+    public const double NoMmapFitRatio = 1.0;
+
+    // ---- mmap without repack -------------------------------------------------------------------
+
+    /// <summary>
+    /// mmap without repacked types runs at full speed down to this ratio of usable RAM to host footprint.
+    /// E:67 (Q8_0 4.9 GB: 18.0 tok/s at 0.95 ×, 8.2 at 0.9 ×), E:74 (5–7 MiB re-read per token at
+    /// 1.0–0.95 ×), E:97 ("past ≈ 0.95 × it is 7–13 × slower").
+    /// </summary>
+    public const double MmapFullSpeedRatio = 0.95;
+
+    /// <summary>
+    /// Measured generation slowdown of mmap (no repack) against the ratio of RAM to model, as
+    /// (ratio, fraction of speed lost) points from E:67 relative to the 1.5 × run (21.4 tok/s):
+    /// 0.9 × → 8.2 (−62 %, issue: −60 %), 0.85 × → 5.7 (−73 %), 0.7 × → 1.94 (−91 %).
+    /// Linear interpolation between points; below the last point the loss is at least 91 %.
+    /// </summary>
+    public static readonly (double Ratio, double Loss)[] MmapSlowdownCurve =
+    {
+        (MmapFullSpeedRatio, 0.0),
+        (0.90, 0.60),
+        (0.85, 0.73),
+        (0.70, 0.91),
+    };
+
+    // ---- mmap with repacked weights ------------------------------------------------------------
+
+    /// <summary>
+    /// mmap with repacked types needs this ratio of usable RAM to host footprint when (nearly) all CPU
+    /// weights are repacked. E:69: Q4_0 repack + mmap 25.4 tok/s at 1.15 ×, 1.52 at 1.05 ×, 1.43 at 1.1 ×,
+    /// 1.42 at 1.0 × while no-mmap ran at 24.2–24.1 (E:70); E:98 "thrashes below ≈ 1.15 ×".
+    /// </summary>
+    public const double RepackMmapSafeRatio = 1.15;
+
+    /// <summary>
+    /// Share of the file that was repacked in the run behind <see cref="RepackMmapSafeRatio"/>:
+    /// E:75 "a ≈ 0.94× anonymous repacked copy". The extra headroom mmap+repack needs is scaled by the
+    /// repacked share of a model: required = 1 + (1.15 − 1) × repackedShare / 0.94.
+    /// </summary>
+    public const double RepackMeasuredShare = 0.94;
+
+    /// <summary>
+    /// Below this ratio mmap with repacked types livelocks or is killed. E:69 "livelock" at 0.95 ×,
+    /// OOM at 0.85 ×; E:98 "livelocks below 1.0 ×".
+    /// </summary>
+    public const double RepackMmapLivelockRatio = 1.0;
+
+    /// <summary>Measured thrash figures quoted in FM1008 (E:69–E:70 at 1.0–1.1 ×).</summary>
+    public const double RepackThrashTokensPerSecond = 1.4;
+
+    /// <summary>No-mmap speed at the same RAM limit (E:70, 1.0–1.1 × column: 24.1–24.2).</summary>
+    public const double RepackNoMmapTokensPerSecond = 24.0;
+
+    /// <summary>Peak RSS with mmap + repack vs no-mmap (E:43–E:44: 7429 vs 3915 MiB).</summary>
+    public const double RepackMmapPeakRssMiB = 7429, RepackNoMmapPeakRssMiB = 3915;
+
+    // ---- beside a GPU --------------------------------------------------------------------------
+
+    /// <summary>The seed case: mmap 1.5 tok/s vs no-mmap 2.4 tok/s with experts on CPU beside an Arc A770 (E:10–E:11).</summary>
+    public const double SeedMmapTokensPerSecond = 1.5, SeedNoMmapTokensPerSecond = 2.4;
+
+    /// <summary>llama.cpp PR 20978: prompt 298 t/s with mmap vs 544 t/s without, CPU overrides beside a GPU (E:105).</summary>
+    public const double Pr20978MmapPromptTokensPerSecond = 298, Pr20978NoMmapPromptTokensPerSecond = 544;
+
+    /// <summary>
+    /// VRAM left free on every GPU: llama.cpp's own default margin for fitting (<c>common/common.h</c>,
+    /// <c>fit_params_target</c> = 1024 MiB per device). Not a figure of evidence.md: it is llama.cpp's
+    /// choice, taken as is until measured on a real GPU.
+    /// </summary>
+    public const long GpuReserveBytes = 1024 * Units.MiB;
+
+    // ---- default OS reserve ---------------------------------------------------------------------
+
+    /// <summary>Share of installed RAM kept for the OS and other processes when the profile declares no reserve.</summary>
+    public const double DefaultReserveShare = 0.03;
+
+    /// <summary>Lower bound of the default reserve (a headless Linux box with systemd, sshd, page tables).</summary>
+    public const long DefaultReserveMinBytes = 1 * Units.GiB;
+
+    /// <summary>
+    /// Upper bound of the default reserve. E:99–E:100: the seed ran a 121 GiB model on 128 GiB because the
+    /// host share after offload fit; with 4 GiB kept back a 128 GiB box still plans ≈ 124 GiB for the model.
+    /// </summary>
+    public const long DefaultReserveMaxBytes = 4 * Units.GiB;
+
+    /// <summary>
+    /// The default OS reserve: 3 % of RAM, at least 1 GiB, at most 4 GiB. On 128 GiB that is 3.84 GiB
+    /// (usable 124.2 GiB: a 120+ GiB host share still plans as fitting); on 16 GiB it is 1 GiB; on 24 GiB 1 GiB.
+    /// </summary>
+    public static long DefaultReserveBytes(long totalRamBytes)
+    {
+        var share = (long)(totalRamBytes * DefaultReserveShare);
+        if (share < DefaultReserveMinBytes) return DefaultReserveMinBytes;
+        return share > DefaultReserveMaxBytes ? DefaultReserveMaxBytes : share;
+    }
+
+    // ---- quantization fit ----------------------------------------------------------------------
+
+    /// <summary>
+    /// Share of a K_M quantization's weights stored one K level higher. llama.cpp <c>src/llama-quant.cpp</c>
+    /// (<c>llama_tensor_get_type</c>, <c>use_more_bits</c>) gives <c>attn_v</c> and every other
+    /// <c>ffn_down</c> the higher type in Q4_K_M/Q5_K_M: ≈ 1/6 of a llama-shaped model's weights.
+    /// </summary>
+    public const double KmHigherShare = 1.0 / 6.0;
+
+    /// <summary>
+    /// Q3_K_M additionally raises <c>attn_output</c> and all of <c>ffn_down</c> to Q4_K (llama-quant.cpp):
+    /// ≈ 1/3 of the weights at Q4_K.
+    /// </summary>
+    public const double Q3KmHigherShare = 1.0 / 3.0;
+
+    // ---- CPU facts -----------------------------------------------------------------------------
+
+    /// <summary>Thread count used when the host declares no core counts at all.</summary>
+    public const int FallbackThreads = 4;
+}

@@ -1,0 +1,240 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text.RegularExpressions;
+using FlashMoe.Gguf;
+using FlashMoe.Profiles;
+
+namespace FlashMoe.Planning;
+
+/// <summary>A tensor override after parsing: a compiled regex and the device it sends tensors to.</summary>
+/// <param name="Pattern">The regex as written.</param>
+/// <param name="DeviceName">The buffer type name as written.</param>
+/// <param name="Regex">The compiled regex (ECMAScript semantics, as <c>std::regex</c>).</param>
+/// <param name="Device">Target device.</param>
+/// <param name="Index">Position in the resolved override list.</param>
+public sealed record CompiledOverride(string Pattern, string DeviceName, Regex Regex, DeviceRef Device, int Index);
+
+/// <summary>
+/// llama.cpp's placement rules at the commit LLamaSharp 0.30 binds (llama.cpp c0c7e147 per the package's release
+/// notes; its libllama.so carries <c>n_layer_all</c>, <c>llama_load_mode</c> and DeepSeek-V4 code, so it is newer than
+/// PR 18148 of 2025-12, "llama: offload output layer to GPU first"). NOTE: evidence.md E:114–E:115 states the older
+/// rule (output layer only when n_gpu_layers &gt; n_layer); the code this build runs offloads the output layer first.
+/// </summary>
+public static class LlamaPlacement
+{
+    /// <summary>
+    /// <c>LLM_FFN_EXPS_REGEX</c> of llama.cpp <c>common/common.h</c>: the routed-expert tensors
+    /// (<c>--cpu-moe</c> overrides it to CPU; evidence E:115–E:116 quotes the older <c>\.ffn_(up|down|gate)_exps</c>,
+    /// which this pattern contains).
+    /// </summary>
+    public const string ExpertsRegex = @"\.ffn_(up|down|gate|gate_up)_(ch|)exps";
+
+    /// <summary>Bound on regex matching per tensor name; a pathological pattern must not hang the build.</summary>
+    public static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Assigns the repeating layers and the output layer to devices exactly as <c>llama_model::load_tensors</c>
+    /// (<c>src/llama-model.cpp</c>) does:
+    /// <code>
+    /// i_gpu_start    = max(n_layer + 1 - n_gpu_layers, 0)
+    /// act_gpu_layers = devices.empty() ? 0 : min(n_gpu_layers, n_layer + 1)
+    /// layer il on CPU if il &lt; i_gpu_start || il - i_gpu_start &gt;= act_gpu_layers, else on
+    ///   devices[upper_bound(splits, float(il - i_gpu_start) / act_gpu_layers)]
+    /// dev_output = get_layer_buft_list(n_layer)   // so the output layer goes to a GPU first, for any n_gpu_layers ≥ 1
+    /// </code>
+    /// <c>splits</c> are the cumulative shares normalised to 1 (from <c>tensor_split</c> when given, else each
+    /// device's free memory), in single precision as llama.cpp computes them.
+    /// </summary>
+    /// <param name="layerCount">n_layer (block count).</param>
+    /// <param name="gpuLayers">n_gpu_layers.</param>
+    /// <param name="gpuShares">One share per GPU (VRAM or explicit ratios); empty = no GPU.</param>
+    /// <param name="outputDevice">Where the output layer goes.</param>
+    /// <returns>The device of each repeating layer.</returns>
+    public static DeviceRef[] AssignLayers(int layerCount, int gpuLayers, IReadOnlyList<double> gpuShares, out DeviceRef outputDevice)
+    {
+        layerCount = Math.Max(0, layerCount);
+        var splits = CumulativeSplits(gpuShares);
+        var iGpuStart = Math.Max(layerCount + 1 - gpuLayers, 0);
+        var actGpuLayers = splits.Length == 0 ? 0 : Math.Min(Math.Max(gpuLayers, 0), layerCount + 1);
+
+        DeviceRef DeviceOf(int il)
+        {
+            if (il < iGpuStart || il - iGpuStart >= actGpuLayers) return DeviceRef.Cpu;
+            var position = (float)(il - iGpuStart) / actGpuLayers;
+            var gpu = UpperBound(splits, position);
+            return DeviceRef.Gpu(Math.Min(gpu, splits.Length - 1));
+        }
+
+        var layers = new DeviceRef[layerCount];
+        for (var il = 0; il < layerCount; il++) layers[il] = DeviceOf(il);
+        outputDevice = DeviceOf(layerCount);
+        return layers;
+    }
+
+    /// <summary>The shares llama.cpp splits layers by: explicit ratios when any is given, else the GPUs' memory.</summary>
+    public static double[] GpuShares(IReadOnlyList<GpuSpec> gpus, IReadOnlyList<float> explicitSplits)
+    {
+        var shares = new double[gpus.Count];
+        var useExplicit = explicitSplits.Count > 0;
+        for (var i = 0; i < gpus.Count; i++)
+        {
+            // llama.cpp uses each device's free memory; at build time the declared VRAM stands in for it.
+            shares[i] = useExplicit ? (i < explicitSplits.Count ? explicitSplits[i] : 0) : Math.Max(0, gpus[i].VramGiB);
+        }
+        return shares;
+    }
+
+    /// <summary>
+    /// The overrides <c>expertsOnCpu</c> adds, as <c>common/arg.cpp</c> builds them: <c>--cpu-moe</c> pushes
+    /// <see cref="ExpertsRegex"/>; <c>--n-cpu-moe N</c> pushes <c>blk\.{i}</c> + <see cref="ExpertsRegex"/> for i &lt; N
+    /// (<c>llm_ffn_exps_block_regex</c>); both to the CPU buffer type.
+    /// </summary>
+    public static IReadOnlyList<TensorOverride> ExpertsOnCpuOverrides(ExpertsOnCpu expertsOnCpu)
+    {
+        var list = new List<TensorOverride>();
+        switch (expertsOnCpu.Kind)
+        {
+            case ExpertsOnCpuKind.All:
+                list.Add(new TensorOverride(ExpertsRegex, "CPU"));
+                break;
+            case ExpertsOnCpuKind.FirstLayers:
+                for (var i = 0; i < Math.Min(expertsOnCpu.LayerCount, 4096); i++)
+                {
+                    list.Add(new TensorOverride(@"blk\." + i.ToString(CultureInfo.InvariantCulture) + ExpertsRegex, "CPU"));
+                }
+                break;
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// Parses the override list. Devices: <c>CPU</c> and <c>*_Host</c> (pinned host memory) → CPU;
+    /// <c>Name&lt;n&gt;</c> (Vulkan0, CUDA1, …) → GPU n. <c>CPU_REPACK</c> is dropped, as LLamaSharp drops it (E:23).
+    /// </summary>
+    public static IReadOnlyList<CompiledOverride> Compile(IReadOnlyList<TensorOverride> overrides, int gpuCount, List<IgnoredOverride> ignored)
+    {
+        var compiled = new List<CompiledOverride>();
+        for (var i = 0; i < overrides.Count; i++)
+        {
+            var o = overrides[i];
+            var device = ParseDevice(o.Device, gpuCount, out var deviceProblem);
+            if (device is null)
+            {
+                ignored.Add(new IgnoredOverride(o.Pattern, o.Device, deviceProblem!, i));
+                continue;
+            }
+            Regex regex;
+            try
+            {
+                regex = new Regex(o.Pattern, RegexOptions.ECMAScript | RegexOptions.CultureInvariant, RegexTimeout);
+            }
+            catch (ArgumentException e)
+            {
+                ignored.Add(new IgnoredOverride(o.Pattern, o.Device, "the pattern is not a valid regex (" + e.Message + ")", i));
+                continue;
+            }
+            compiled.Add(new CompiledOverride(o.Pattern, o.Device, regex, device.Value, i));
+        }
+        return compiled;
+    }
+
+    /// <summary>
+    /// The first override whose regex is found in <paramref name="tensorName"/> (<c>std::regex_search</c>, first match
+    /// wins: <c>llama_model::load_tensors</c>, <c>create_tensor</c>), or null.
+    /// </summary>
+    public static CompiledOverride? Match(IReadOnlyList<CompiledOverride> overrides, string tensorName)
+    {
+        foreach (var o in overrides)
+        {
+            try
+            {
+                if (o.Regex.IsMatch(tensorName)) return o;
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                // A pattern too slow to evaluate is treated as not matching; the plan stays bounded.
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// ggml types the CPU backend of this build repacks on x86 with AVX2/AVX-512 (<c>ggml/src/ggml-cpu/repack.cpp</c>,
+    /// <c>ggml_repack_get_optimal_repack_type</c>; x86 kernels present in LLamaSharp.Backend.Cpu 0.30: q4_0_8x8,
+    /// q4_K_8x8, q2_K_8x8, iq4_nl_8x8, mxfp4_8x8). Q8_0 and F16 are not repacked (E:22).
+    /// </summary>
+    public static readonly IReadOnlyCollection<GgmlType> RepackableTypes = new HashSet<GgmlType>
+    {
+        GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q2_K, GgmlType.IQ4_NL, GgmlType.MXFP4,
+    };
+
+    /// <summary>
+    /// True when the CPU backend would repack this tensor: a matmul weight (not the token embedding, a norm
+    /// or a bias) of a repackable type whose row count is a multiple of the 8-row interleave.
+    /// </summary>
+    public static bool IsRepackable(TensorSummary tensor)
+    {
+        if (!RepackableTypes.Contains(tensor.Type)) return false;
+        if (tensor.Role is TensorRole.TokenEmbedding or TensorRole.Norm or TensorRole.Other) return false;
+        if (tensor.Dimensions.Count < 2) return false;
+        return tensor.Dimensions[1] % 8 == 0;
+    }
+
+    /// <summary>True for tensors whose op is a matrix multiplication (these are offloaded to a GPU in large batches).</summary>
+    public static bool IsMatmulWeight(TensorSummary tensor) =>
+        tensor.Dimensions.Count >= 2 && tensor.Role is not (TensorRole.TokenEmbedding or TensorRole.Norm);
+
+    private static DeviceRef? ParseDevice(string name, int gpuCount, out string? problem)
+    {
+        problem = null;
+        var trimmed = (name ?? string.Empty).Trim();
+        if (string.Equals(trimmed, "CPU", StringComparison.OrdinalIgnoreCase)) return DeviceRef.Cpu;
+        if (string.Equals(trimmed, "CPU_REPACK", StringComparison.OrdinalIgnoreCase))
+        {
+            problem = "LLamaSharp 0.30 silently drops an override naming CPU_REPACK (evidence: LLamaSharp facts)";
+            return null;
+        }
+        if (trimmed.EndsWith("_Host", StringComparison.OrdinalIgnoreCase)) return DeviceRef.Cpu;
+
+        var digits = 0;
+        while (digits < trimmed.Length && char.IsDigit(trimmed[trimmed.Length - 1 - digits])) digits++;
+        if (digits > 0 && digits < trimmed.Length && digits <= 4)
+        {
+            var index = int.Parse(trimmed.Substring(trimmed.Length - digits), NumberStyles.None, CultureInfo.InvariantCulture);
+            if (index < gpuCount) return DeviceRef.Gpu(index);
+            problem = "the profile declares " + gpuCount.ToString(CultureInfo.InvariantCulture) + " GPU(s), so '" + trimmed + "' does not exist";
+            return null;
+        }
+        problem = "'" + trimmed + "' is not a buffer type llama.cpp knows (use CPU or a GPU such as Vulkan0)";
+        return null;
+    }
+
+    private static float[] CumulativeSplits(IReadOnlyList<double> shares)
+    {
+        if (shares.Count == 0) return Array.Empty<float>();
+        var splits = new float[shares.Count];
+        float sum = 0;
+        for (var i = 0; i < shares.Count; i++)
+        {
+            sum += (float)Math.Max(0, shares[i]);
+            splits[i] = sum;
+        }
+        if (sum <= 0) return Array.Empty<float>(); // nothing to split by: llama.cpp would offload nothing useful
+        for (var i = 0; i < splits.Length; i++) splits[i] /= sum;
+        return splits;
+    }
+
+    private static int UpperBound(float[] sorted, float value)
+    {
+        var lo = 0;
+        var hi = sorted.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (sorted[mid] > value) hi = mid; else lo = mid + 1;
+        }
+        return lo;
+    }
+}

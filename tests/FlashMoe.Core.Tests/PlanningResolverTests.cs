@@ -1,0 +1,199 @@
+using System;
+using System.Linq;
+using FlashMoe.Gguf;
+using FlashMoe.Planning;
+using FlashMoe.Profiles;
+using Xunit;
+using static FlashMoe.Core.Tests.PlanningTestModels;
+
+namespace FlashMoe.Core.Tests;
+
+/// <summary>The resolution table: how each <c>auto</c> resolves, with its rule ID.</summary>
+public class PlanningResolverTests
+{
+    private static readonly Lazy<ModelSummary> BigQ8 = new(() =>
+        Dense(40, GgmlType.Q8_0, embd: 8192, ff: 28672, vocab: 1024, heads: 64, kvHeads: 8));
+
+    private static readonly Lazy<ModelSummary> BigQ4 = new(() =>
+        Dense(40, GgmlType.Q4_0, embd: 8192, ff: 28672, vocab: 1024, heads: 64, kvHeads: 8, embeddingType: GgmlType.Q8_0));
+
+    private static ResolvedProfile Auto(ModelSummary model, double fileRatio, Objective objective = Objective.Throughput,
+        StorageKind storage = StorageKind.Nvme)
+    {
+        var profile = Profile(64, o => o with { ContextSize = 2048 }, storage: storage, objective: objective);
+        return ProfileResolver.Resolve(profile, model, SweepHost(profile, model.FileSizeBytes, fileRatio));
+    }
+
+    [Fact]
+    public void Fitting_q8_0_model_resolves_to_mmap_for_the_fast_load()
+    {
+        var r = Auto(BigQ8.Value, 1.5);
+        Assert.True(r.Options.UseMmap);
+        var decision = r.DecisionFor("load.mmap")!;
+        Assert.Equal("mmap.fits-fast-load", decision.RuleId);
+        Assert.Contains(decision.Figures, f => f.Name == "ratio" && f.Unit == "×" && f.Value > 1.4);
+        Assert.Empty(r.Advice);
+    }
+
+    [Fact]
+    public void Repackable_q4_0_model_resolves_to_no_mmap()
+    {
+        var r = Auto(BigQ4.Value, 1.5);
+        Assert.False(r.Options.UseMmap);
+        Assert.Equal("mmap.repacked-weights", r.DecisionFor("load.mmap")!.RuleId);
+        Assert.Empty(r.Advice);
+    }
+
+    [Fact]
+    public void Repackable_model_with_latency_objective_and_room_for_the_copy_resolves_to_mmap()
+    {
+        var r = Auto(BigQ4.Value, 2.5, Objective.Latency);
+        Assert.True(r.Options.UseMmap);
+        Assert.Equal("mmap.latency-repack-fits", r.DecisionFor("load.mmap")!.RuleId);
+        Assert.Empty(r.Advice);
+        // Without room for the repacked copy, latency still gets no-mmap.
+        Assert.False(Auto(BigQ4.Value, 1.05, Objective.Latency).Options.UseMmap);
+    }
+
+    [Fact]
+    public void Model_larger_than_the_ram_limit_resolves_to_mmap_with_FM1003()
+    {
+        var r = Auto(BigQ8.Value, 0.85);
+        Assert.True(r.Options.UseMmap);
+        Assert.Equal("mmap.no-mmap-does-not-fit", r.DecisionFor("load.mmap")!.RuleId);
+        Assert.Contains(r.Advice, a => a.Id == "FM1003");
+        Assert.DoesNotContain(r.Advice, a => a.Id == "FM1001");
+    }
+
+    [Fact]
+    public void Slow_storage_resolves_to_no_mmap()
+    {
+        var r = Auto(BigQ8.Value, 1.5, storage: StorageKind.Network);
+        Assert.False(r.Options.UseMmap);
+        Assert.Equal("mmap.slow-storage", r.DecisionFor("load.mmap")!.RuleId);
+    }
+
+    [Fact]
+    public void Experts_on_cpu_beside_a_gpu_resolve_to_no_mmap()
+    {
+        var model = Moe(4, 8, 2, GgmlType.Q4_0, GgmlType.Q8_0);
+        var r = ProfileResolver.Resolve(Profile(64, o => o with { ExpertsOnCpu = ExpertsOnCpu.All }, gpus: new[] { Gpu("A770", 16) }), model);
+        Assert.False(r.Options.UseMmap);
+        Assert.Equal("mmap.pinned-host-buffers", r.DecisionFor("load.mmap")!.RuleId);
+        Assert.Equal(5, r.Options.GpuLayerCount);
+        Assert.Equal(LlamaPlacement.ExpertsRegex, r.Options.TensorOverrides.Single().Pattern);
+        Assert.Equal("CPU", r.Options.TensorOverrides.Single().Device);
+    }
+
+    [Fact]
+    public void Explicit_overrides_come_before_experts_on_cpu_ones()
+    {
+        var r = ProfileResolver.Resolve(Profile(64, o => o with { ExpertsOnCpu = ExpertsOnCpu.FirstLayers(2), TensorOverrides = new[] { new TensorOverride("attn_q", "CPU") }.ToEquatableArray() },
+            gpus: new[] { Gpu("A770", 16) }), Moe(4, 8, 2, GgmlType.Q4_0, GgmlType.Q8_0));
+        Assert.Equal(new[] { "attn_q", @"blk\.0" + LlamaPlacement.ExpertsRegex, @"blk\.1" + LlamaPlacement.ExpertsRegex },
+            r.Options.TensorOverrides.Select(o => o.Pattern).ToArray());
+    }
+
+    [Theory]
+    [InlineData(8, 16, ThreadCountKind.Physical, 0, 8)]
+    [InlineData(8, 16, ThreadCountKind.Logical, 0, 16)]
+    [InlineData(null, 12, ThreadCountKind.Physical, 0, 6)]
+    [InlineData(null, null, ThreadCountKind.Physical, 0, EvidenceThresholds.FallbackThreads)]
+    [InlineData(8, 16, ThreadCountKind.Fixed, 3, 3)]
+    public void Threads_resolve_to_physical_cores_by_default(int? physical, int? logical, ThreadCountKind kind, int count, int expected)
+    {
+        var profile = Profile(64, o => o with { Threads = new ThreadCount(kind, count) });
+        var host = HostFacts.FromProfile(profile.Hardware) with { PhysicalCores = physical, LogicalCores = logical };
+        var r = ProfileResolver.Resolve(profile, Dense(2, GgmlType.Q8_0), host);
+        Assert.Equal(expected, r.Options.Threads);
+        if (kind != ThreadCountKind.Fixed) Assert.NotNull(r.DecisionFor("load.threads"));
+    }
+
+    [Fact]
+    public void Flash_attention_auto_resolves_on_and_batch_sizes_are_clamped_like_llama_cpp()
+    {
+        var r = ProfileResolver.Resolve(Profile(64, o => o with { ContextSize = 300, BatchSize = 2048, UBatchSize = 512 }), Dense(2, GgmlType.Q8_0));
+        Assert.True(r.Options.FlashAttention);
+        Assert.Equal("flash-attention.auto", r.DecisionFor("load.flashAttention")!.RuleId);
+        Assert.Equal(300, r.Options.BatchSize);
+        Assert.Equal(300, r.Options.UBatchSize);
+        Assert.False(ProfileResolver.Resolve(Profile(64, o => o with { FlashAttention = AutoSwitch.Off }), Dense(2, GgmlType.Q8_0)).Options.FlashAttention);
+    }
+
+    [Fact]
+    public void Gpu_layers_all_means_every_block_plus_output_and_auto_without_gpu_is_zero()
+    {
+        var model = Dense(4, GgmlType.Q8_0);
+        Assert.Equal(5, ProfileResolver.Resolve(Profile(64, o => o with { GpuLayers = GpuLayers.All }, gpus: new[] { Gpu("A770", 16) }), model).Options.GpuLayerCount);
+        var cpu = ProfileResolver.Resolve(Profile(64), model);
+        Assert.Equal(0, cpu.Options.GpuLayerCount);
+        Assert.Equal("gpu-layers.no-gpu", cpu.DecisionFor("load.gpuLayers")!.RuleId);
+    }
+
+    [Fact]
+    public void Forced_mmap_values_are_kept_and_decided_without_a_decision_record()
+    {
+        var on = ProfileResolver.Resolve(Profile(64, o => o with { Mmap = AutoSwitch.On }), Dense(2, GgmlType.Q8_0));
+        var off = ProfileResolver.Resolve(Profile(64, o => o with { Mmap = AutoSwitch.Off }), Dense(2, GgmlType.Q8_0));
+        Assert.True(on.Options.UseMmap);
+        Assert.False(off.Options.UseMmap);
+        Assert.Null(on.DecisionFor("load.mmap"));
+    }
+
+    [Fact]
+    public void Memory_planner_plan_for_a_profile_is_the_resolved_plan()
+    {
+        var profile = Profile(64);
+        var model = Dense(4, GgmlType.Q8_0);
+        var host = HostFacts.FromProfile(profile.Hardware);
+        Assert.Equal(ProfileResolver.Resolve(profile, model, host).Plan, MemoryPlanner.Plan(profile, model, host));
+    }
+
+    [Fact]
+    public void Declared_model_builds_an_approximate_summary_and_plans()
+    {
+        var spec = new ModelSpec("r1.gguf", 100.0, BlockCount: 10, ExpertCount: 64, ExpertUsedCount: 4, ExpertFraction: 0.8, WeightType: GgmlType.Q8_0);
+        var model = DeclaredModel.FromSpec(spec);
+
+        Assert.True(model.IsDeclared);
+        Assert.Equal((long)(100.0 * Units.GiB), model.FileSizeBytes);
+        Assert.Equal(10, model.BlockCount);
+        Assert.Equal(64, model.ExpertCount);
+        Assert.Equal(4, model.ExpertUsedCount);
+        Assert.Empty(model.Tensors);
+        Assert.DoesNotContain(model.Assumptions, a => a.Contains("experts used") || a.Contains("routed experts") || a.Contains("weights (decides"));
+        Assert.Contains(model.Assumptions, a => a.Contains("KV/compute shape"));
+
+        // Experts on CPU matches the synthesised expert tensors: the CPU gets the expert share plus the embedding.
+        var profile = Profile(128, o => o with { GpuLayers = GpuLayers.All, ExpertsOnCpu = ExpertsOnCpu.All }, gpus: new[] { Gpu("big", 80) }, model: spec);
+        var r = ProfileResolver.Resolve(profile, model);
+        var expected = model.BytesByRole[TensorRole.ExpertFfn] + model.BytesByRole[TensorRole.TokenEmbedding];
+        Assert.InRange(r.Plan.Cpu.WeightBytes, expected - 64, expected + 64); // integer division across 10 layers × 3 tensors
+        Assert.Equal(model.FileSizeBytes, r.Plan.Tensors.Sum(t => t.Bytes), 1000.0);
+        Assert.Contains(r.Advice, a => a.Id == "FM1007");
+    }
+
+    [Fact]
+    public void Declared_model_without_a_size_gives_no_memory_advice_but_says_so()
+    {
+        var spec = new ModelSpec("missing.gguf", null);
+        var r = ProfileResolver.Resolve(Profile(16, o => o with { Mmap = AutoSwitch.Off }, model: spec), DeclaredModel.FromSpec(spec));
+        var advice = Assert.Single(r.Advice);
+        Assert.Equal("FM1007", advice.Id);
+        Assert.Contains("size unknown", advice.Diagnostic.Message);
+    }
+
+    [Fact]
+    public void Bad_input_does_not_crash()
+    {
+        var empty = new ModelSummary();
+        var r = ProfileResolver.Resolve(Profile(0, o => o with { ContextSize = 0, BatchSize = 0, UBatchSize = 0 }, gpus: new[] { Gpu("zero", 0) }), empty);
+        Assert.Empty(r.Plan.Tensors);
+        Assert.True(r.Options.ContextSize > 0);
+
+        var weird = ProfileResolver.Resolve(Profile(8, o => o with { GpuLayers = GpuLayers.Of(-5), ExpertsOnCpu = ExpertsOnCpu.FirstLayers(1_000_000) }, gpus: new[] { Gpu("g", 8) }),
+            Moe(2, 4, 2, GgmlType.Q4_0, GgmlType.Q8_0));
+        Assert.Equal(0, weird.Options.GpuLayerCount);
+        Assert.Equal(4096, weird.Options.TensorOverrides.Count); // bounded
+    }
+}
