@@ -128,6 +128,7 @@ public static class PositionedJsonParser
                 default:
                     if (c == '-' || (c >= '0' && c <= '9')) return ReadNumber();
                     if (c == '\'') throw ErrorAtChar("Strings must use double quotes (\"), not single quotes.");
+                    if (char.IsLetter(c)) throw BareWord();
                     throw ErrorAtChar($"Unexpected {DescribeChar(c)}; expected a value (object, array, string, number, true, false or null).");
             }
         }
@@ -360,18 +361,25 @@ public static class PositionedJsonParser
             var startColumn = Column;
             var end = _position;
             while (end < _text.Length && IsIdentifierChar(_text[end])) end++;
-            var word = _text.Substring(_position, end - _position);
-            if (word != literal)
-            {
-                var shown = word.Length == 0 ? DescribeChar(_text[_position]) : "'" + JsonText.Shorten(word) + "'";
-                var hint = word == "True" || word == "False" || word == "Null" || word == "TRUE" || word == "FALSE" || word == "NULL"
-                    ? $" (JSON literals are lower case: {word.ToLowerInvariant()})"
-                    : " (strings need double quotes)";
-                var length = Math.Max(1, end - _position);
-                throw new SyntaxException($"Unexpected {shown}; expected a value{hint}.", new JsonTextSpan(startOffset, length, startLine, startColumn, startLine, startColumn + length));
-            }
+            if (_text.Substring(_position, end - _position) != literal) throw BareWord();
             for (var i = 0; i < literal.Length; i++) Advance();
             return create(SpanSince(startOffset, startLine, startColumn));
+        }
+
+        /// <summary>An unquoted word where a value was expected: <c>True</c>, <c>yes</c>, <c>auto</c>….</summary>
+        private SyntaxException BareWord()
+        {
+            var end = _position;
+            while (end < _text.Length && IsIdentifierChar(_text[end])) end++;
+            var word = _text.Substring(_position, end - _position);
+            var lower = word.ToLowerInvariant();
+            var hint = lower is "true" or "false" or "null"
+                ? $" (JSON literals are lower case: {lower})"
+                : $" (strings need double quotes: \"{JsonText.Shorten(word)}\")";
+            var length = Math.Max(1, word.Length);
+            return new SyntaxException(
+                $"Unexpected '{JsonText.Shorten(word)}'; expected a value{hint}.",
+                new JsonTextSpan(_position, length, _line, Column, _line, Column + length));
         }
 
         private void SkipTrivia()

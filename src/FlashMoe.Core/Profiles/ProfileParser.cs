@@ -76,7 +76,11 @@ public static class ProfileParser
         var bestDistance = int.MaxValue;
         foreach (var candidate in known)
         {
-            var distance = EditDistance(lower, candidate.ToLowerInvariant());
+            var candidateLower = candidate.ToLowerInvariant();
+            // A typed prefix ("vram" for "vramGiB") is a near miss whatever the length difference.
+            var distance = lower.Length >= 3 && candidateLower.StartsWith(lower, StringComparison.Ordinal) && lower != candidateLower
+                ? 1
+                : EditDistance(lower, candidateLower);
             if (distance < bestDistance)
             {
                 best = candidate;
@@ -84,7 +88,7 @@ public static class ProfileParser
             }
         }
         if (best is null) return null;
-        var threshold = Math.Max(2, best.Length / 3);
+        var threshold = Math.Max(2, best.Length / 2);
         return bestDistance <= threshold ? best : null;
     }
 
