@@ -512,6 +512,16 @@ public class ProfileParserTests
     }
 
     [Fact]
+    public void Diagnostics_per_file_are_capped_and_errors_past_the_cap_still_exclude_the_profile()
+    {
+        var unknown = string.Join(", ", Enumerable.Range(0, 20_000).Select(i => $"\"unknown{i}\": {i}"));
+        var document = Parse(WithLoad("{ " + unknown + ", \"mmap\": 7 }"));
+        Assert.Equal(ProfileParser.MaxDiagnosticsPerFile, document.Diagnostics.Count);
+        Assert.All(document.Diagnostics, d => Assert.Equal("FM0002", d.Id));
+        Assert.Empty(document.Profiles); // the FM0003 for mmap was not listed, but it still counts
+    }
+
+    [Fact]
     public void Garbage_never_throws()
     {
         var random = new Random(99);

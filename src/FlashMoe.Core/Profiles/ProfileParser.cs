@@ -28,6 +28,12 @@ public static class ProfileParser
     public const int MaxPatternLength = 4096;
 
     /// <summary>
+    /// At most this many diagnostics are reported per file (like a compiler's error limit): a hostile or
+    /// machine-generated file with millions of bad members must not flood the build or cost minutes.
+    /// </summary>
+    public const int MaxDiagnosticsPerFile = 500;
+
+    /// <summary>
     /// Parses one profile file. Never throws: syntax errors become FM0001, an unexpected failure FM0099.
     /// Profiles with an error-severity diagnostic are left out of <see cref="ProfileDocument.Profiles"/>;
     /// warnings do not exclude a profile. Diagnostics are in document order.
@@ -762,6 +768,7 @@ public static class ProfileParser
             {
                 if (!known.Contains(p.Name))
                 {
+                    if (_diagnostics.Count >= MaxDiagnosticsPerFile) continue; // warnings only: nothing else to record
                     var closest = ClosestName(p.Name, known);
                     var hint = closest is not null
                         ? $". Did you mean '{closest}'?"
@@ -881,8 +888,9 @@ public static class ProfileParser
 
         private void Report(FlashMoeDiagnosticDescriptor descriptor, JsonTextSpan span, params object?[] args)
         {
+            if (descriptor.Severity == FlashMoeSeverity.Error) _profileHasError = true; // even past the cap: the profile stays excluded
+            if (_diagnostics.Count >= MaxDiagnosticsPerFile) return;
             _diagnostics.Add(FlashMoeDiagnostic.Create(descriptor, span.ToLocation(_path), args));
-            if (descriptor.Severity == FlashMoeSeverity.Error) _profileHasError = true;
         }
 
         /// <summary>The first character of a span (an object's opening brace): a compact place for "missing member" errors.</summary>
