@@ -104,6 +104,45 @@ public sealed class PackageLayoutTests(PackageFeedFixture fixture)
         Assert.All(tools, entry => Assert.StartsWith("FlashMoe.", Path.GetFileName(entry)));
     }
 
+    [Theory]
+    [InlineData("tasks/net472/FlashMoe.Tasks.dll", ".NETFramework,Version=v4.7.2")]
+    [InlineData("tasks/net8.0/FlashMoe.Tasks.dll", ".NETCoreApp,Version=v8.0")]
+    public void Tasks_AreBuiltForEachMSBuildHost_AgainstTheOldMSBuildApi(string entryName, string targetFramework)
+    {
+        // Visual Studio / msbuild.exe load the .NET Framework build, `dotnet build` the .NET one; both bind
+        // Microsoft.Build.* 15.1.0.0 (the 16.6 packages' assembly version), which every MSBuild since 15 redirects.
+        using var zip = ZipFile.OpenRead(fixture.NupkgPath);
+        var (framework, references) = Inspect(zip.GetEntry(entryName) ?? throw new InvalidOperationException(entryName + " missing"));
+        Assert.Equal(targetFramework, framework);
+        var msbuild = references.Where(r => r.Name.StartsWith("Microsoft.Build", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(msbuild);
+        Assert.All(msbuild, r => Assert.Equal(new Version(15, 1, 0, 0), r.Version));
+    }
+
+    private static (string? TargetFramework, List<(string Name, Version Version)> References) Inspect(ZipArchiveEntry entry)
+    {
+        using var buffer = new MemoryStream();
+        using (var stream = entry.Open()) stream.CopyTo(buffer);
+        buffer.Position = 0;
+        using var pe = new PEReader(buffer);
+        var reader = pe.GetMetadataReader();
+        var references = reader.AssemblyReferences.Select(h => reader.GetAssemblyReference(h))
+            .Select(r => (reader.GetString(r.Name), r.Version)).ToList();
+        string? framework = null;
+        foreach (var handle in reader.GetAssemblyDefinition().GetCustomAttributes())
+        {
+            var attribute = reader.GetCustomAttribute(handle);
+            if (attribute.Constructor.Kind != HandleKind.MemberReference) continue;
+            var type = reader.GetMemberReference((MemberReferenceHandle)attribute.Constructor).Parent;
+            if (type.Kind != HandleKind.TypeReference || reader.GetString(reader.GetTypeReference((TypeReferenceHandle)type).Name) != "TargetFrameworkAttribute") continue;
+            // Blob: prolog (2 bytes), then the SerString of the framework name.
+            var blob = reader.GetBlobReader(attribute.Value);
+            blob.ReadUInt16();
+            framework = blob.ReadSerializedString();
+        }
+        return (framework, references);
+    }
+
     private static bool IsOpcPart(string entry) =>
         entry.StartsWith("_rels/", StringComparison.Ordinal) || entry.StartsWith("package/", StringComparison.Ordinal)
         || entry == "[Content_Types].xml" || entry.EndsWith(".nuspec", StringComparison.Ordinal);
@@ -121,13 +160,6 @@ public sealed class PackageLayoutTests(PackageFeedFixture fixture)
         return XDocument.Load(stream);
     }
 
-    private static string[] ReferencedAssemblies(ZipArchiveEntry entry)
-    {
-        using var buffer = new MemoryStream();
-        using (var stream = entry.Open()) stream.CopyTo(buffer);
-        buffer.Position = 0;
-        using var pe = new PEReader(buffer);
-        var reader = pe.GetMetadataReader();
-        return reader.AssemblyReferences.Select(h => reader.GetString(reader.GetAssemblyReference(h).Name)).OrderBy(n => n, StringComparer.Ordinal).ToArray();
-    }
+    private static string[] ReferencedAssemblies(ZipArchiveEntry entry) =>
+        Inspect(entry).References.Select(r => r.Name).OrderBy(n => n, StringComparer.Ordinal).ToArray();
 }
