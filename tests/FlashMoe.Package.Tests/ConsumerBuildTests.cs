@@ -180,7 +180,10 @@ public sealed class ConsumerBuildTests(PackageFeedFixture fixture)
         BuildAssert.SingleAt(promoted, "FM0002", "error", "flashmoe.json", line, column);
     }
 
-    /// <summary>The seed case: 128 GiB RAM beside a 16 GiB GPU, experts on the CPU, mmap on.</summary>
+    /// <summary>
+    /// The seed case: 128 GiB RAM beside a 16 GiB GPU, a 121 GiB MoE (declared: the file is not there at build time)
+    /// with its experts on the CPU, mmap on. Core's rules give FM1002 here and not FM1001.
+    /// </summary>
     private const string SeedProfiles = """
         {
           "profiles": {
@@ -191,7 +194,7 @@ public sealed class ConsumerBuildTests(PackageFeedFixture fixture)
                 "gpus": [ { "name": "Arc A770", "vramGiB": 16, "backend": "vulkan" } ],
                 "storage": "nvme"
               },
-              "model": { "sizeGiB": 121 },
+              "model": { "sizeGiB": 121, "blockCount": 61, "expertCount": 256, "expertUsedCount": 8, "expertFraction": 0.95, "weightType": "iq1_s" },
               "load": { "mmap": true, "gpuLayers": "all", "expertsOnCpu": true, "contextSize": 4096 }
             }
           }
