@@ -42,6 +42,3 @@ internal static class Program
         return exitCode;
     }
 }
-
-/// <summary>Bad command-line arguments.</summary>
-internal sealed class UsageException(string message) : Exception(message);
