@@ -257,4 +257,8 @@ public sealed record FlashMoeProfile(
     HardwareSpec Hardware,
     ModelSpec Model,
     LoadOptions Load,
-    Objective Objective = Objective.Throughput);
+    Objective Objective = Objective.Throughput)
+{
+    /// <summary>Free text from the profile's <c>description</c> (shown in the generated XML docs); null when not written.</summary>
+    public string? Description { get; init; }
+}
