@@ -34,8 +34,12 @@ public sealed record BufferEstimate(DeviceRef Device, BufferKind Kind, long Plan
     /// <summary>Actual − planned (positive: the plan was low); null without an actual figure.</summary>
     public long? ErrorBytes => ActualBytes - PlannedBytes;
 
-    /// <summary>The error relative to the actual size (to the plan when nothing was allocated); null without an actual figure.</summary>
+    /// <summary>
+    /// The error relative to the actual size (to the plan when llama.cpp logged 0.00 MiB); null without an actual
+    /// figure. An error below llama.cpp's printed resolution (0.005 MiB) counts as none.
+    /// </summary>
     public double? RelativeError => ErrorBytes is not { } error ? null
+        : Math.Abs(error) < BufferComparison.PrintedResolutionBytes ? 0
         : ActualBytes > 0 ? error / (double)ActualBytes!.Value
         : PlannedBytes > 0 ? error / (double)PlannedBytes
         : 0;
@@ -60,6 +64,9 @@ public sealed class BufferComparison
 
     /// <summary>Absolute tolerance per buffer (64 MiB): small buffers are judged by this.</summary>
     public const long ToleranceBytes = 64 * Units.MiB;
+
+    /// <summary>llama.cpp prints buffer sizes in MiB with two decimals: figures are exact to half of 0.01 MiB.</summary>
+    public const long PrintedResolutionBytes = (long)(0.005 * Units.MiB);
 
     private BufferComparison(IReadOnlyList<BufferEstimate> rows, bool weightsAreMappedRange)
     {

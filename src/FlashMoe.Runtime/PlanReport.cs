@@ -80,7 +80,7 @@ public static class PlanReport
 
     private static void AppendModel(StringBuilder sb, ModelSummary m)
     {
-        sb.Append("  ").Append(m.Name ?? "(unnamed)").Append(" [").Append(m.Architecture).Append(m.IsDeclared ? ", declared facts" : ", from the GGUF header").Append("]\n");
+        sb.Append("  ").Append(m.Name ?? "(unnamed)").Append(m.IsDeclared ? " [declared facts: the file is not here]" : " [" + m.Architecture + ", from the GGUF header]").Append('\n');
         sb.Append("  ").Append(Size(m.FileSizeBytes)).Append(" file, ").Append(Size(m.TensorBytes)).Append(" of tensors")
           .Append(m.TensorCount > 0 ? string.Format(Invariant, " in {0} tensors", m.TensorCount) : string.Empty)
           .Append(", ").Append(m.BlockCount.ToString(Invariant)).Append(" layers");
