@@ -26,7 +26,10 @@ internal static class InspectCommand
         Exit codes: 0 ok, 2 bad arguments, 3 malformed GGUF (error FM01xx on stderr), 4 file cannot be read.
         """;
 
-    public static int Run(string[] args)
+    public static int Run(string[] args) => Run(args, Console.OpenStandardOutput(), Console.Error);
+
+    /// <summary>The verb with its output streams given (the tests run it in-process).</summary>
+    public static int Run(string[] args, Stream stdout, TextWriter stderr)
     {
         string? path = null;
         var json = false;
@@ -38,7 +41,7 @@ internal static class InspectCommand
                 case "--json": json = true; break;
                 case "--tensors": tensors = true; break;
                 case "-h" or "--help":
-                    Console.WriteLine(Help);
+                    WriteText(stdout, w => w.WriteLine(Help));
                     return 0;
                 default:
                     if (arg.StartsWith('-')) throw new UsageException($"inspect: unknown option '{arg}'.\n{Help}");
@@ -59,20 +62,26 @@ internal static class InspectCommand
         }
         catch (GgufFormatException e)
         {
-            Console.Error.WriteLine($"{path}: error {e.Id}: {e.Message} (offset {e.Offset.ToString(CultureInfo.InvariantCulture)})");
+            stderr.WriteLine($"{path}: error {e.Id}: {e.Message} (offset {e.Offset.ToString(CultureInfo.InvariantCulture)})");
             return FormatErrorExitCode;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"{path}: error: cannot read the file: {e.Message}");
+            stderr.WriteLine($"{path}: error: cannot read the file: {e.Message}");
             return IoErrorExitCode;
         }
         stopwatch.Stop();
 
         var report = new InspectReport(path, file, summary, stopwatch.Elapsed, tensors);
-        if (json) report.WriteJson(Console.OpenStandardOutput());
-        else report.WriteText(Console.Out);
+        if (json) report.WriteJson(stdout);
+        else WriteText(stdout, report.WriteText);
         return 0;
+    }
+
+    private static void WriteText(Stream stdout, Action<TextWriter> write)
+    {
+        using var writer = new StreamWriter(stdout, new System.Text.UTF8Encoding(false), 4096, leaveOpen: true);
+        write(writer);
     }
 }
 

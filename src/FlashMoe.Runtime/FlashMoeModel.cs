@@ -8,6 +8,7 @@ using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using FlashMoe.Diagnostics;
+using FlashMoe.Gguf;
 using FlashMoe.Planning;
 using FlashMoe.Runtime.Native;
 using LLama;
@@ -39,6 +40,63 @@ public static class FlashMoeModel
         ILogger? logger = null,
         CancellationToken cancellationToken = default) =>
         LoadCoreAsync(modelPath, options, Array.Empty<FlashMoeDiagnostic>(), progress, logger, cancellationToken);
+
+    /// <summary>
+    /// Loads <paramref name="modelPath"/> with <paramref name="resolved"/>'s options (see the other overload) and
+    /// keeps the plan: the advice (FM IDs) is logged to <paramref name="logger"/> before the load and attached to a
+    /// <see cref="FlashMoeLoadException"/> if the load fails, and the result compares the plan's buffer estimates
+    /// with what llama.cpp allocated (<see cref="LoadedModel.CompareWithPlan"/>).
+    /// </summary>
+    /// <param name="resolved">The profile resolved for this host (<see cref="FlashMoeProfileExtensions.Resolve"/>).</param>
+    /// <param name="modelPath">The GGUF file (normally the one the plan read; a different file is logged as a warning).</param>
+    /// <param name="progress">Load progress 0 → 1, as llama.cpp reports it.</param>
+    /// <param name="logger">Receives the advice, the decisions (Debug), the native log and FlashMoe's notes. Nothing goes to the console.</param>
+    /// <param name="cancellationToken">Cancels the load.</param>
+    /// <exception cref="FlashMoeLoadException">llama.cpp refused the file; carries its reason and the advice that predicted it.</exception>
+    public static async Task<LoadedModel> LoadAsync(
+        ResolvedProfile resolved,
+        string modelPath,
+        IProgress<float>? progress = null,
+        ILogger? logger = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (resolved is null) throw new ArgumentNullException(nameof(resolved));
+        if (logger is not null)
+        {
+            foreach (var d in resolved.Decisions)
+            {
+                logger.LogDebug("Profile {Profile}: {Option} = {Value} [{RuleId}] {Reason}", resolved.Profile.Name, d.Option, d.Value, d.RuleId, d.Reason);
+            }
+            WarnIfPlannedForAnotherFile(resolved.Model, modelPath, logger);
+        }
+        var advice = resolved.Advice.Select(a => a.Diagnostic).ToArray();
+        var model = await LoadCoreAsync(modelPath, resolved.Options, advice, progress, logger, cancellationToken).ConfigureAwait(false);
+        model.Resolved = resolved;
+        return model;
+    }
+
+    /// <summary>A plan made from declared facts or for another file is only as good as that: say so.</summary>
+    private static void WarnIfPlannedForAnotherFile(ModelSummary planned, string modelPath, ILogger logger)
+    {
+        if (planned.IsDeclared)
+        {
+            logger.LogInformation("The plan for {ModelPath} rests on declared model facts, not its header", modelPath);
+            return;
+        }
+        try
+        {
+            var length = new FileInfo(modelPath).Length;
+            if (length != planned.FileSizeBytes)
+            {
+                logger.LogWarning("The plan was made for a {PlannedBytes}-byte model, but {ModelPath} has {ActualBytes} bytes: the estimates do not describe this file",
+                    planned.FileSizeBytes, modelPath, length);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            // The load reports a missing or unreadable file with llama.cpp's reason.
+        }
+    }
 
     /// <summary>
     /// The load itself. <paramref name="advice"/> is the plan's advice: logged before the load and attached to a
@@ -134,6 +192,7 @@ public sealed class LoadedModel : IDisposable
     private readonly ILogger? _logger;
     private readonly object _gate = new();
     private LlamaBufferReport _buffers;
+    private ResolvedProfile? _resolved;
 
     internal LoadedModel(
         string modelPath,
@@ -182,6 +241,41 @@ public sealed class LoadedModel : IDisposable
         {
             lock (_gate) return _buffers;
         }
+    }
+
+    /// <summary>The resolved profile the model was loaded with; null when loaded from bare options.</summary>
+    public ResolvedProfile? Resolved
+    {
+        get
+        {
+            lock (_gate) return _resolved;
+        }
+        internal set
+        {
+            lock (_gate) _resolved = value;
+        }
+    }
+
+    /// <summary>
+    /// The plan's buffer estimates next to what llama.cpp allocated (<see cref="Buffers"/>): the weights after the
+    /// load, KV / compute / output after <see cref="CreateContext"/>. Null when loaded without a resolved profile.
+    /// </summary>
+    public BufferComparison? CompareWithPlan()
+    {
+        var resolved = Resolved;
+        return resolved is null ? null : BufferComparison.Compare(resolved, Buffers);
+    }
+
+    /// <summary>
+    /// The printable plan report with the estimated vs actual buffers (<see cref="PlanReport.Render"/>); the options
+    /// alone when loaded without a resolved profile.
+    /// </summary>
+    /// <param name="host">The detected host, for its full description.</param>
+    public string DescribePlan(HostInfo? host = null)
+    {
+        var resolved = Resolved;
+        if (resolved is null) return "Loaded from bare options (no plan):\n" + Buffers.Describe();
+        return PlanReport.Render(resolved, host, BufferComparison.Compare(resolved, Buffers));
     }
 
     /// <summary>Wall-clock time of the weight load.</summary>

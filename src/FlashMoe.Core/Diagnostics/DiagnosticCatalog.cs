@@ -6,7 +6,7 @@ namespace FlashMoe.Diagnostics;
 
 /// <summary>
 /// The one catalogue of FlashMoe diagnostic IDs. Ranges:
-/// FM0001–FM0099 profile (generator), FM0100–FM0199 GGUF format errors,
+/// FM0001–FM0099 profile (generator), FM0100–FM0199 GGUF format errors, FM0301–FM0399 build check (MSBuild task),
 /// FM1001–FM1999 memory/mmap/offload advice (build check and runtime),
 /// FM2001–FM2999 host-only advice (runtime).
 /// Each ID has a section in docs/diagnostics.md and a test that triggers it.

@@ -78,6 +78,28 @@ public static class HostAdvice
         return advice;
     }
 
+    /// <summary>
+    /// The host-only advice as <see cref="Advice"/>, each pointing at the profile property it is about (FM2001
+    /// <c>load.mmap</c>, FM2002 <c>hardware.ramGiB</c>, FM2003 <c>load.mlock</c>). Used by
+    /// <see cref="ProfileResolver"/>, so a resolved profile carries the FM1xxx and FM2xxx advice together.
+    /// </summary>
+    internal static IEnumerable<Advice> EvaluateForProfile(HostFacts host, ResolvedLoadOptions options, ModelSummary model)
+    {
+        // A declared model's size is a declaration, not a file: the FM2001/FM2003 size checks still apply to it.
+        foreach (var diagnostic in Evaluate(host, options, model))
+        {
+            yield return new Advice(diagnostic, PropertyPathOf(diagnostic.Id));
+        }
+    }
+
+    private static string PropertyPathOf(string id) => id switch
+    {
+        "FM2001" => "load.mmap",
+        "FM2002" => "hardware.ramGiB",
+        "FM2003" => "load.mlock",
+        _ => "hardware",
+    };
+
     private static long? ModelBytes(ModelSummary? model)
     {
         if (model is null) return null;

@@ -79,7 +79,12 @@ public static class ProfileResolver
             Options = options,
             Decisions = decisions.ToEquatableArray(),
             Plan = plan,
-            Advice = AdviceRules.Evaluate(context2).ToEquatableArray(),
+            // Host-only rules (FM2xxx) are about the machine the app runs on: only for detected facts (the build
+            // check plans for a declared machine, where a what-if limit is the point, not news).
+            Advice = AdviceRules.Evaluate(context2)
+                .Concat(host.IsDetected ? HostAdvice.EvaluateForProfile(host, options, model) : Enumerable.Empty<Advice>())
+                .OrderBy(a => a.Id, StringComparer.Ordinal)
+                .ToEquatableArray(),
         };
     }
 

@@ -52,7 +52,7 @@ public sealed record ResolvedProfile
     public EquatableArray<Decision> Decisions { get; init; }
     /// <summary>The memory plan for <see cref="Options"/>.</summary>
     public MemoryPlan Plan { get; init; } = new();
-    /// <summary>Advice (FM1xxx), in ID order.</summary>
+    /// <summary>Advice in ID order: the plan rules (FM1xxx) and, for a detected host (<see cref="HostFacts.IsDetected"/>), the host-only rules (FM2xxx, <see cref="HostAdvice"/>).</summary>
     public EquatableArray<Advice> Advice { get; init; }
 
     /// <summary>True when any advice is an error.</summary>

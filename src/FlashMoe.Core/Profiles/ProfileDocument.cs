@@ -51,4 +51,11 @@ public sealed record ParsedProfile(FlashMoeProfile Profile, ProfileLocations Loc
 /// <param name="Path">The file path.</param>
 /// <param name="Profiles">Profiles that parsed without errors.</param>
 /// <param name="Diagnostics">Every diagnostic, in document order.</param>
-public sealed record ProfileDocument(string Path, EquatableArray<ParsedProfile> Profiles, EquatableArray<FlashMoeDiagnostic> Diagnostics);
+public sealed record ProfileDocument(string Path, EquatableArray<ParsedProfile> Profiles, EquatableArray<FlashMoeDiagnostic> Diagnostics)
+{
+    /// <summary>
+    /// The name of every profile written in the file, valid or not, in document order without duplicates (empty when
+    /// the file is not valid JSON). Lets a caller tell a misspelt profile name from one whose profile has errors.
+    /// </summary>
+    public EquatableArray<string> ProfileNames { get; init; }
+}

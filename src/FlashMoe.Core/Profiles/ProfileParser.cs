@@ -45,6 +45,7 @@ public static class ProfileParser
         path ??= string.Empty;
         var diagnostics = new List<FlashMoeDiagnostic>();
         var profiles = new List<ParsedProfile>();
+        var names = new List<string>();
         try
         {
             var result = PositionedJsonParser.Parse(text ?? string.Empty);
@@ -54,7 +55,7 @@ public static class ProfileParser
             }
             else if (result.Root is { } root)
             {
-                new DocumentReader(path, diagnostics, profiles).ReadRoot(root);
+                new DocumentReader(path, diagnostics, profiles, names).ReadRoot(root);
             }
         }
         catch (Exception e)
@@ -70,7 +71,7 @@ public static class ProfileParser
             .OrderBy(x => x.diagnostic.Location?.Offset ?? -1)
             .ThenBy(x => x.index)
             .Select(x => x.diagnostic);
-        return new ProfileDocument(path, profiles.ToEquatableArray(), ordered.ToEquatableArray());
+        return new ProfileDocument(path, profiles.ToEquatableArray(), ordered.ToEquatableArray()) { ProfileNames = names.ToEquatableArray() };
     }
 
     /// <summary>The closest name in <paramref name="known"/> to <paramref name="name"/> (case-insensitive edit distance), or null when none is close.</summary>
@@ -126,15 +127,17 @@ public static class ProfileParser
         private readonly string _path;
         private readonly List<FlashMoeDiagnostic> _diagnostics;
         private readonly List<ParsedProfile> _profiles;
+        private readonly List<string> _names;
         private Dictionary<string, JsonTextSpan> _written = new(StringComparer.Ordinal);
         private List<KeyValuePair<string, SourceLocation>> _locations = new();
         private bool _profileHasError;
 
-        public DocumentReader(string path, List<FlashMoeDiagnostic> diagnostics, List<ParsedProfile> profiles)
+        public DocumentReader(string path, List<FlashMoeDiagnostic> diagnostics, List<ParsedProfile> profiles, List<string> names)
         {
             _path = path;
             _diagnostics = diagnostics;
             _profiles = profiles;
+            _names = names;
         }
 
         public void ReadRoot(JsonNode root)
@@ -172,7 +175,11 @@ public static class ProfileParser
             foreach (var profile in profilesObject.Properties)
             {
                 var duplicateOf = seen.TryGetValue(profile.Name, out var first) ? first : null;
-                if (duplicateOf is null) seen.Add(profile.Name, profile);
+                if (duplicateOf is null)
+                {
+                    seen.Add(profile.Name, profile);
+                    _names.Add(profile.Name);
+                }
                 ReadProfile(profile, duplicateOf);
             }
         }

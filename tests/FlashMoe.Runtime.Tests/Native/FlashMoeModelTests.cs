@@ -15,36 +15,13 @@ using Xunit;
 
 namespace FlashMoe.Runtime.Tests.Native;
 
-/// <summary>Tiny models written once per test class (temporary fixture until FlashMoe.Synthetic is merged).</summary>
-public sealed class TinyModels : IDisposable
-{
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "flashmoe-runtime-tests-" + Guid.NewGuid().ToString("N"));
-
-    public TinyModels()
-    {
-        Directory.CreateDirectory(_directory);
-        TinyGguf.Write(Q8, TinyGguf.Weights.Q8_0);
-        TinyGguf.Write(Q4, TinyGguf.Weights.Q4_0);
-        TinyGguf.Write(MisplacedOutput, TinyGguf.Weights.Q8_0, misplacedTensor: "output.weight");
-        File.Copy(Q8, Truncated);
-        using (var stream = new FileStream(Truncated, FileMode.Open)) stream.SetLength(stream.Length * 2 / 3);
-    }
-
-    public string Q8 => Path.Combine(_directory, "tiny-q8_0.gguf");
-    public string Q4 => Path.Combine(_directory, "tiny-q4_0.gguf");
-    public string Truncated => Path.Combine(_directory, "tiny-truncated.gguf");
-    public string MisplacedOutput => Path.Combine(_directory, "tiny-misplaced-output.gguf");
-
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
-}
-
 [Collection(NativeCollection.Name)]
-public class FlashMoeModelTests : IClassFixture<TinyModels>
+public class FlashMoeModelTests : IClassFixture<SyntheticModels>
 {
     private const double HalfPrintedDigit = 0.005 * Units.MiB + 1; // llama.cpp prints MiB with two decimals
-    private readonly TinyModels _models;
+    private readonly SyntheticModels _models;
 
-    public FlashMoeModelTests(TinyModels models) => _models = models;
+    public FlashMoeModelTests(SyntheticModels models) => _models = models;
 
     private static ResolvedLoadOptions CpuOptions(bool mmap) => new()
     {
@@ -78,9 +55,10 @@ public class FlashMoeModelTests : IClassFixture<TinyModels>
         Assert.Equal("mmap", model.Buffers.LoadMode);
         var mapped = Assert.Single(model.Buffers.ModelBuffers);
         Assert.Equal("CPU_Mapped", mapped.Key);
-        Assert.InRange(mapped.Value, TinyGguf.TensorDataBytes() - HalfPrintedDigit, TinyGguf.TensorDataBytes() + HalfPrintedDigit);
+        var mappedBytes = SyntheticModels.MappedBytes(_models.Q8Layout);
+        Assert.InRange(mapped.Value, mappedBytes - HalfPrintedDigit, mappedBytes + HalfPrintedDigit);
         Assert.Equal("2", model.Buffers.ModelInfo["n_layer"]);
-        Assert.Equal("4", model.Buffers.ModelInfo["n_expert"]);
+        Assert.Equal("8", model.Buffers.ModelInfo["n_expert"]);
         Assert.False(model.Buffers.KvBuffers.Any()); // no context yet
         Assert.Empty(model.Unsupported);
         Assert.True(model.LoadTime > TimeSpan.Zero);
@@ -90,7 +68,8 @@ public class FlashMoeModelTests : IClassFixture<TinyModels>
 
         using var context = model.CreateContext();
         // KV = n_ctx · layers · kv_heads · head_dim · (K + V) · 2 bytes (f16)
-        const long expectedKv = 256L * TinyGguf.Layers * TinyGguf.Embedding * 2 * 2;
+        var spec = SyntheticModels.Q8Spec;
+        long expectedKv = 256L * spec.Layers * spec.KvHeadCount * spec.HeadDimension * 2 * 2;
         Assert.InRange(model.Buffers.KvBytes, expectedKv - HalfPrintedDigit, expectedKv + HalfPrintedDigit);
         Assert.Equal(256, model.Buffers.KvCells);
         Assert.Equal(("f16", "f16"), (model.Buffers.KType, model.Buffers.VType));
@@ -115,7 +94,7 @@ public class FlashMoeModelTests : IClassFixture<TinyModels>
         if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
         {
             Assert.True(model.Buffers.RepackBytes > 0);
-            Assert.Equal(TinyGguf.Layers * 7, model.Buffers.RepackedTensorCount);
+            Assert.Equal(SyntheticModels.Q4Spec.Layers * 7, model.Buffers.RepackedTensorCount); // attn q/k/v/output + 3 expert tensors
         }
     }
 
@@ -141,7 +120,7 @@ public class FlashMoeModelTests : IClassFixture<TinyModels>
         var note = Assert.Single(model.Unsupported);
         Assert.Contains("'attn' → Vulkan0: no such buffer type in this backend (available: CPU)", note);
         Assert.Contains(logger.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("Vulkan0"));
-        Assert.Equal(TinyGguf.Layers * 3, model.Buffers.OverriddenTensorCount); // the CPU override was applied
+        Assert.Equal(SyntheticModels.Q8Spec.Layers * 3, model.Buffers.OverriddenTensorCount); // the CPU override was applied
     }
 
     [Fact]

@@ -1,0 +1,68 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+
+namespace FlashMoe.Profiles;
+
+/// <summary>
+/// Where a profile's <c>model.path</c> is looked for, in order: the path itself when absolute; else relative to
+/// the directory of the JSON file that declares it; then under the model root (<c>$(FlashMoeModelRoot)</c>) as
+/// written (<c>root/models/x.gguf</c>) and by file name alone (<c>root/x.gguf</c>). Backslashes are read as
+/// separators on every OS, so a profile written on Windows resolves on a Linux build agent.
+/// </summary>
+public static class ModelLocator
+{
+    /// <summary>The full paths to try for <paramref name="modelPath"/>, in lookup order, without duplicates.</summary>
+    /// <param name="modelPath">The profile's <c>model.path</c> as written.</param>
+    /// <param name="profileDirectory">Directory of the JSON file that declares it.</param>
+    /// <param name="modelRoot">The model root, or null/empty for none; relative to <paramref name="modelRootBase"/>.</param>
+    /// <param name="modelRootBase">Base of a relative <paramref name="modelRoot"/> (the project directory); null = the current directory.</param>
+    public static IReadOnlyList<string> Candidates(string? modelPath, string profileDirectory, string? modelRoot = null, string? modelRootBase = null)
+    {
+        var result = new List<string>();
+        if (string.IsNullOrWhiteSpace(modelPath)) return result;
+        var written = Normalize(modelPath!);
+        Add(result, () => Path.IsPathRooted(written) ? written : Path.Combine(profileDirectory, written));
+        if (!Path.IsPathRooted(written) && !string.IsNullOrWhiteSpace(modelRoot))
+        {
+            var root = Normalize(modelRoot!);
+            if (!Path.IsPathRooted(root)) root = Path.Combine(modelRootBase ?? Directory.GetCurrentDirectory(), root);
+            Add(result, () => Path.Combine(root, written));
+            Add(result, () => Path.Combine(root, Path.GetFileName(written)));
+        }
+        return result;
+    }
+
+    /// <summary>The first of <see cref="Candidates"/> that is an existing file, or null.</summary>
+    public static string? Find(IReadOnlyList<string> candidates)
+    {
+        if (candidates is null) throw new ArgumentNullException(nameof(candidates));
+        foreach (var candidate in candidates)
+        {
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    private static string Normalize(string path) =>
+        Path.DirectorySeparatorChar == '/' ? path.Replace('\\', '/') : path.Replace('/', Path.DirectorySeparatorChar);
+
+    private static void Add(List<string> result, Func<string> build)
+    {
+        string full;
+        try
+        {
+            full = Path.GetFullPath(build());
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException or IOException)
+        {
+            // A path no file system can hold (illegal characters on .NET Framework, too long) cannot be found: skip it.
+            return;
+        }
+        foreach (var existing in result)
+        {
+            if (string.Equals(existing, full, StringComparison.Ordinal)) return;
+        }
+        result.Add(full);
+    }
+}
