@@ -101,7 +101,7 @@ public static class BuildAssert
     /// </summary>
     public static IReadOnlyList<CanonicalDiagnostic> Diagnostics(ProcessResult result, string id)
     {
-        var pattern = new Regex(@"^\s*(?<file>[^\s(][^(]*?)\((?<line>\d+),(?<column>\d+)(?:,\d+,\d+)?\):\s+(?<severity>error|warning|info|message)\s+" + Regex.Escape(id) + @":\s*(?<message>.*)$",
+        var pattern = new Regex(@"^[ \t]*(?<file>[^\s(][^(\r\n]*?)\((?<line>\d+),(?<column>\d+)(?:,\d+,\d+)?\):\s+(?<severity>error|warning|info|message)\s+" + Regex.Escape(id) + @":\s*(?<message>.*)$",
             RegexOptions.Multiline);
         return pattern.Matches(result.Output)
             .Select(m => new CanonicalDiagnostic(m.Groups["file"].Value, int.Parse(m.Groups["line"].Value), int.Parse(m.Groups["column"].Value),

@@ -34,20 +34,20 @@ public sealed class RunScenarioTests(PackageFeedFixture fixture)
             .WriteFile("flashmoe.json", profiles)
             .WriteFile("Program.cs", """
                 using FlashMoe.Gguf;
-                using FlashMoe.Planning;
                 using FlashMoe.Runtime;
                 using LLama;
                 using LLama.Common;
                 using LLama.Sampling;
                 using RunApp;
 
+                // The README's quick start, as written there.
                 var modelPath = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "tiny-moe.gguf");
                 var model = GgufReader.ReadSummary(modelPath);
-                var host = HostInfo.Detect(modelPath);
-                var resolved = ProfileResolver.Resolve(FlashMoeProfiles.Tiny, model, host.ToHostFacts());
-                Console.WriteLine($"resolved: mmap={resolved.Options.UseMmap} threads={resolved.Options.Threads} context={resolved.Options.ContextSize}");
+                var resolved = FlashMoeProfiles.Tiny.Resolve(HostInfo.Detect(modelPath), model);
+                var parameters = resolved.ToModelParams(modelPath);
+                Console.WriteLine($"resolved: mmap={resolved.Options.UseMmap} threads={resolved.Options.Threads} context={resolved.Options.ContextSize} loadMode={parameters.LoadMode}");
 
-                using var loaded = await FlashMoeModel.LoadAsync(modelPath, resolved.Options);
+                using var loaded = await FlashMoeModel.LoadAsync(resolved, modelPath);
                 using var context = loaded.CreateContext();
                 var executor = new InteractiveExecutor(context);
                 var generated = 0;
@@ -59,7 +59,8 @@ public sealed class RunScenarioTests(PackageFeedFixture fixture)
 
         var run = app.Run();
         BuildAssert.Succeeded(run);
-        Assert.Matches(@"resolved: mmap=(True|False) threads=\d+ context=256", run.Output);
+        // LoadMode is always explicit: None (no mmap) or MemoryMap, never left to LLamaSharp's default by accident.
+        Assert.Matches(@"resolved: (mmap=True threads=\d+ context=256 loadMode=MemoryMap|mmap=False threads=\d+ context=256 loadMode=None)", run.Output);
         var generated = Regex.Match(run.Output, @"generated=(\d+)");
         Assert.True(generated.Success && int.Parse(generated.Groups[1].Value) > 0, run.ToString());
     }
