@@ -4,6 +4,8 @@ using System.Linq;
 using System.Text.Json;
 using Xunit;
 
+using FlashMoe.Tests.Shared;
+
 namespace FlashMoe.Package.Tests;
 
 /// <summary>

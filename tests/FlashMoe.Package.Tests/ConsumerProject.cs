@@ -5,6 +5,8 @@ using System.Linq;
 using System.Text.RegularExpressions;
 using Xunit;
 
+using FlashMoe.Tests.Shared;
+
 namespace FlashMoe.Package.Tests;
 
 /// <summary>

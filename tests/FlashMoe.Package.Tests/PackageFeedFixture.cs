@@ -6,6 +6,8 @@ using System.Reflection;
 using System.Threading.Tasks;
 using Xunit;
 
+using FlashMoe.Tests.Shared;
+
 namespace FlashMoe.Package.Tests;
 
 /// <summary>
