@@ -1,5 +1,6 @@
 using System;
 using FlashMoe.Gguf;
+using FlashMoe.Profiles;
 
 namespace FlashMoe.Planning;
 
@@ -63,6 +64,56 @@ public static class ComputeBufferEstimator
         if (batchSize > 0) tokens = Math.Min(tokens, batchSize);
         if (contextSize > 0) tokens = Math.Min(tokens, contextSize);
         return tokens;
+    }
+
+    /// <summary>
+    /// The compute buffer when the whole graph runs on one backend (CPU only, or every layer and the output on one
+    /// GPU): ggml-alloc replayed over the llama graph (<see cref="GraphAllocationReplay"/>) for a prompt ubatch of
+    /// <paramref name="tokens"/> tokens, <paramref name="outputs"/> of them producing logits, against
+    /// <paramref name="kvCells"/> KV cells. This is what llama.cpp logs as "CPU compute buffer size" for a CPU-only
+    /// context (measured within the printed 0.01 MiB across the accuracy matrix, docs/measurements.md).
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="tokens">Tokens of the reserved ubatch (<see cref="ReserveTokens"/>).</param>
+    /// <param name="outputs">Of those, tokens whose logits are computed (all of them in the reserve).</param>
+    /// <param name="kvCells">KV cells (<see cref="KvCacheEstimator.Cells"/>).</param>
+    /// <param name="flashAttention">Flash attention on.</param>
+    /// <param name="typeK">K cache type: a quantized one adds llama.cpp's Hadamard rotation of Q and K.</param>
+    /// <param name="typeV">V cache type: a quantized one adds the rotation of V and of the attention output.</param>
+    public static long WholeGraphBytes(ModelSummary model, long tokens, long outputs, long kvCells, bool flashAttention,
+        KvCacheType typeK = KvCacheType.F16, KvCacheType typeV = KvCacheType.F16)
+    {
+        if (model is null) throw new ArgumentNullException(nameof(model));
+        var heads = MaxHeads(model);
+        var kvHeads = model.HeadCountKv;
+        foreach (var h in model.HeadCountKvPerLayer) kvHeads = Math.Max(kvHeads, h);
+        var keyLength = model.KeyLength > 0 ? model.KeyLength : (heads > 0 ? model.EmbeddingLength / heads : 0);
+        var valueLength = model.ValueLength > 0 ? model.ValueLength : keyLength;
+        var shape = new GraphAllocationReplay.GraphShape
+        {
+            Layers = Math.Max(0, model.BlockCount),
+            Embedding = model.EmbeddingLength,
+            Vocab = model.VocabSize,
+            Heads = heads,
+            KvHeads = kvHeads > 0 ? kvHeads : heads,
+            KeyLength = keyLength,
+            ValueLength = valueLength,
+            FeedForward = model.FeedForwardLength,
+            Experts = model.ExpertCount,
+            ExpertsUsed = model.ExpertUsedCount,
+            ExpertFeedForward = model.ExpertFeedForwardLength > 0 ? model.ExpertFeedForwardLength : model.FeedForwardLength,
+            SharedExperts = model.ExpertSharedCount,
+            LeadingDenseLayers = model.LeadingDenseBlockCount,
+            Tokens = tokens,
+            Outputs = outputs,
+            KvCells = kvCells,
+            FlashAttention = flashAttention,
+            // llama_kv_cache: attn_rot_k/v = quantized cache type && head size % 64 == 0 (PR 21038).
+            RotateK = KvCacheEstimator.IsQuantized(typeK) && keyLength > 0 && keyLength % 64 == 0,
+            RotateV = KvCacheEstimator.IsQuantized(typeV) && valueLength > 0 && valueLength % 64 == 0,
+            KRotation = LargestPowerOfTwoDividing(keyLength),
+        };
+        return GraphAllocationReplay.PeakBytes(shape);
     }
 
     /// <summary>Peak bytes of one repeating layer's activations for <paramref name="tokens"/> tokens against <paramref name="kvCells"/> cells.</summary>
@@ -135,6 +186,12 @@ public static class ComputeBufferEstimator
     /// </summary>
     public static long OutputBufferBytes(ModelSummary model) =>
         checked(model.VocabSize * Constants.ActivationBytes * Constants.OutputSequences);
+
+    private static long LargestPowerOfTwoDividing(long n)
+    {
+        if (n <= 0) return 64;
+        return n & -n;
+    }
 
     private static long MaxHeads(ModelSummary model)
     {

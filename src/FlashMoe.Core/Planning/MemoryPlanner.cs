@@ -126,7 +126,8 @@ public static class MemoryPlanner
             };
         }
 
-        var hostPlan = HostAccounting(options, devices[0], prepared.FileTensorBytes, usable, reserve, reserveIsDefault, host);
+        var hostPlan = HostAccounting(options, devices[0], prepared.FileTensorBytes, usable, reserve, reserveIsDefault, host)
+            with { MappedBytes = options.UseMmap ? MappedSpanBytes(prepared, placed) : 0 };
         var offloaded = layerDevices.Count(l => !l.IsCpu) + (outputDevice.IsCpu ? 0 : 1);
 
         var plan = new MemoryPlan
@@ -143,6 +144,30 @@ public static class MemoryPlanner
             KvCacheBytes = kvTotal,
         };
         return plan with { QuantizationFits = QuantizationFitTable(model, plan, host).ToEquatableArray() };
+    }
+
+    /// <summary>
+    /// The CPU_Mapped buffer llama.cpp reports with mmap: it maps the file range from the first to the last CPU-resident
+    /// tensor it serves from the mapping (<c>llama_model_loader::get_mapping_range</c>: min offset … max offset + size of
+    /// the tensors in the CPU buffer type's context), so alignment padding and any tensor in between — repacked or on a
+    /// GPU — are inside it. Declared models have no offsets: their CPU-resident bytes stand in.
+    /// </summary>
+    private static long MappedSpanBytes(PreparedModel prepared, List<PlacedTensor> placed)
+    {
+        long first = long.MaxValue, last = long.MinValue, sum = 0;
+        var hasOffsets = prepared.Model.Tensors.Count > 0;
+        for (var i = 0; i < prepared.Tensors.Count; i++)
+        {
+            var p = placed[i];
+            if (!p.Device.IsCpu || p.Repacked) continue;
+            var t = prepared.Tensors[i];
+            sum += t.Bytes;
+            first = Math.Min(first, t.Offset);
+            last = Math.Max(last, t.Offset + t.Bytes);
+        }
+        if (sum == 0) return 0;
+        // Real offsets never overlap, so the span is at least the sum; hand-built summaries without offsets fall back to it.
+        return hasOffsets ? Math.Max(last - first, sum) : sum;
     }
 
     private static int Slot(DeviceRef device) => device.IsCpu ? 0 : device.GpuIndex + 1;
@@ -182,6 +207,11 @@ public static class MemoryPlanner
             ? Math.Max(cpuLayerWork ? layerPeakOne : 0, outputDevice.IsCpu ? outputPeakOne : 0)
             : Math.Max(cpuLayerWork ? layerPeak : 0, outputDevice.IsCpu ? outputPeak : 0);
         compute[0] = inputs + cpuTokensPeak;
+        if (gpuCount == 0 && !KvCacheEstimator.IsMla(model))
+        {
+            // One backend runs the whole graph: replay llama.cpp's allocator over it instead of the per-phase shape.
+            compute[0] = ComputeBufferEstimator.WholeGraphBytes(model, tokens, tokens, cells, fa, options.TypeK, options.TypeV);
+        }
 
         for (var g = 0; g < gpuCount; g++)
         {
