@@ -91,6 +91,27 @@ public class ComputeGraphReplayTests
     }
 
     [Fact]
+    public void With_a_gpu_each_device_replays_its_share_and_the_cpu_holds_the_graph_inputs()
+    {
+        var model = Moe(4, 8, 2, GgmlType.Q4_0, GgmlType.Q8_0, embd: 512, expertFf: 1024, vocab: 8192, heads: 8, kvHeads: 2);
+        var host = HostFacts.FromProfile(Profile(64, gpus: new[] { Gpu("A770", 16) }).Hardware);
+        var options = new ResolvedLoadOptions { GpuLayerCount = 5, ContextSize = 32768, BatchSize = 512, UBatchSize = 512, FlashAttention = false };
+
+        var full = MemoryPlanner.Plan(options, model, host);
+        // Everything offloaded: the GPU replays every layer and the output; the CPU keeps the inputs and the token lookup,
+        // among them the f32 KQ mask of n_kv × n_tokens (64 MiB here), which the scheduler keeps on the CPU backend.
+        Assert.Equal(ComputeBufferEstimator.DeviceShareBytes(model, 0, 4, true, false, 512, 32768, false), full.Devices[1].ComputeBytes);
+        Assert.Equal(ComputeBufferEstimator.DeviceShareBytes(model, 0, 0, false, true, 512, 32768, false), full.Cpu.ComputeBytes);
+        Assert.True(full.Cpu.ComputeBytes > 32768L * 512 * 4);
+        Assert.True(full.Devices[1].ComputeBytes < ComputeBufferEstimator.WholeGraphBytes(model, 512, 512, 32768, false));
+
+        // Two layers and the output on the GPU, a 16-token ubatch (no op offload): the CPU runs layers 0–1 itself.
+        var split = MemoryPlanner.Plan(options with { GpuLayerCount = 3, UBatchSize = 16, BatchSize = 16 }, model, host);
+        Assert.Equal(ComputeBufferEstimator.DeviceShareBytes(model, 2, 2, true, false, 16, 32768, false), split.Devices[1].ComputeBytes);
+        Assert.Equal(ComputeBufferEstimator.DeviceShareBytes(model, 0, 2, false, true, 16, 32768, false), split.Cpu.ComputeBytes);
+    }
+
+    [Fact]
     public void Mla_models_keep_the_per_phase_estimate()
     {
         // The replayed graph is llama's; DeepSeek's MLA attention is a different graph, so the CPU-only plan keeps the

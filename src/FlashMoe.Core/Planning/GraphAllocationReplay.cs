@@ -57,6 +57,18 @@ internal static class GraphAllocationReplay
         public bool RotateV { get; set; }
         /// <summary>Order of the K rotation: the largest power of two dividing the head size.</summary>
         public long KRotation { get; set; } = 64;
+        /// <summary>First repeating layer of the share replayed (a device's share of a split model).</summary>
+        public int FirstLayer { get; set; }
+        /// <summary>Repeating layers in the share; null = every layer from <see cref="FirstLayer"/> on.</summary>
+        public int? LayerCount { get; set; }
+        /// <summary>
+        /// The share is the CPU's: it holds every graph input (the scheduler assigns inputs to the CPU backend) and the
+        /// token-embedding lookup. Otherwise it is a GPU's: its hidden state and the inputs its layers use arrive as
+        /// copies allocated at the start of its split (<c>ggml_backend_sched_split_graph</c>).
+        /// </summary>
+        public bool IncludeEmbedding { get; set; } = true;
+        /// <summary>The share includes the output layer (final norm and logits).</summary>
+        public bool IncludeOutput { get; set; } = true;
     }
 
     /// <summary>The bytes ggml-alloc reserves for the whole graph of <paramref name="shape"/> on one backend.</summary>
@@ -71,10 +83,11 @@ internal static class GraphAllocationReplay
 
     private sealed class Tensor
     {
-        public Tensor(long bytes, string layout, Tensor[] sources, bool canInplace, Tensor? viewOf, bool isView)
+        public Tensor(long bytes, int elementType, long[]? shape, Tensor[] sources, bool canInplace, Tensor? viewOf, bool isView)
         {
             Bytes = bytes;
-            Layout = layout;
+            ElementType = elementType;
+            Shape = shape;
             Sources = sources;
             CanInplace = canInplace;
             ViewOf = viewOf;
@@ -82,7 +95,9 @@ internal static class GraphAllocationReplay
         }
 
         public long Bytes { get; }
-        public string Layout { get; }
+        /// <summary>0 = f32, 1 = i32; inputs and views have no layout another tensor could share.</summary>
+        public int ElementType { get; }
+        public long[]? Shape { get; }
         public Tensor[] Sources { get; }
         public bool CanInplace { get; }
         /// <summary>The tensor whose memory a view shares (null for views of weights or of the KV cache).</summary>
@@ -104,26 +119,26 @@ internal static class GraphAllocationReplay
 
         public Tensor Input(long bytes)
         {
-            var t = new Tensor(bytes, "input", Array.Empty<Tensor>(), false, null, false);
+            var t = new Tensor(bytes, -1, null, Array.Empty<Tensor>(), false, null, false);
             Inputs.Add(t);
             return t;
         }
 
         /// <summary>An op producing a new f32 tensor of the given shape.</summary>
         public Tensor Op(bool inplace, long[] shape, params Tensor?[] sources) =>
-            Add(new Tensor(4 * Product(shape), "f32[" + string.Join(",", shape) + "]", NonNull(sources), inplace, null, false));
+            Add(new Tensor(4 * Product(shape), 0, shape, NonNull(sources), inplace, null, false));
 
-        /// <summary>An op producing a new tensor of <paramref name="elementBytes"/>-byte elements (ARGSORT's i32).</summary>
-        public Tensor Op(int elementBytes, string type, long[] shape, params Tensor?[] sources) =>
-            Add(new Tensor(elementBytes * Product(shape), type + "[" + string.Join(",", shape) + "]", NonNull(sources), false, null, false));
+        /// <summary>An op producing a new i32 tensor (ARGSORT).</summary>
+        public Tensor OpI32(long[] shape, params Tensor?[] sources) =>
+            Add(new Tensor(4 * Product(shape), 1, shape, NonNull(sources), false, null, false));
 
         /// <summary>A view (reshape, permute, view_nd) of <paramref name="source"/>: no memory, keeps its base alive.</summary>
         public Tensor View(Tensor source) =>
-            Add(new Tensor(0, "view", new[] { source }, false, source.IsView ? source.ViewOf : source, true));
+            Add(new Tensor(0, -1, null, new[] { source }, false, source.IsView ? source.ViewOf : source, true));
 
         /// <summary>A view of memory outside the compute buffer (KV cache views, SET_ROWS into the cache).</summary>
         public Tensor ExternalView(params Tensor?[] sources) =>
-            Add(new Tensor(0, "view", NonNull(sources), false, null, true));
+            Add(new Tensor(0, -1, null, NonNull(sources), false, null, true));
 
         private Tensor Add(Tensor t)
         {
@@ -160,18 +175,32 @@ internal static class GraphAllocationReplay
         // the two per batch (llama.cpp PR 18550, ggml_build_forward_select): the unused one is still a graph input,
         // allocated first and never freed — one E × T block under everything else.
         // A quantized cache adds the Hadamard matrices (llama_kv_cache attn_rot_k / attn_rot_v) as inputs.
-        var tokens = g.Input(4 * T);
-        g.Input(4 * E * T);
-        var positions = g.Input(4 * T);
-        var kRotation = s.RotateK ? g.Input(4 * s.KRotation * s.KRotation) : null;
-        var vRotation = s.RotateV ? g.Input(4 * 64 * 64) : null;
-        var kIdx = g.Input(8 * T);
-        var vIdx = g.Input(8 * T * (s.FlashAttention ? 1 : v));
-        var mask = g.Input(kv * T * (s.FlashAttention ? 2 : 4));
-        var outIds = g.Input(4 * n);
+        var first = Math.Max(0, Math.Min(s.FirstLayer, s.Layers));
+        var end = s.LayerCount is { } count ? Math.Min(s.Layers, first + Math.Max(0, count)) : s.Layers;
+        var hasLayers = end > first;
+        var allInputs = s.IncludeEmbedding;
+        Tensor? Need(bool used, long bytes) => allInputs || used ? g.Input(bytes) : null;
 
-        var inpL = g.Op(false, new[] { E, T }, tokens); // get_rows(token_embd, inp_tokens)
-        for (var il = 0; il < s.Layers; il++)
+        Tensor? tokens = null, hiddenCopy = null;
+        if (s.IncludeEmbedding)
+        {
+            tokens = g.Input(4 * T);
+            g.Input(4 * E * T);
+        }
+        else
+        {
+            hiddenCopy = g.Input(4 * E * (hasLayers ? T : n)); // the hidden state copied in from the previous device
+        }
+        var positions = Need(hasLayers, 4 * T);
+        var kRotation = s.RotateK ? Need(hasLayers, 4 * s.KRotation * s.KRotation) : null;
+        var vRotation = s.RotateV ? Need(hasLayers, 4 * 64 * 64) : null;
+        var kIdx = Need(hasLayers, 8 * T);
+        var vIdx = Need(hasLayers, 8 * T * (s.FlashAttention ? 1 : v));
+        var mask = Need(hasLayers, kv * T * (s.FlashAttention ? 2 : 4));
+        var outIds = Need(end == s.Layers && hasLayers, 4 * n);
+
+        var inpL = hiddenCopy ?? g.Op(false, new[] { E, T }, tokens); // get_rows(token_embd, inp_tokens)
+        for (var il = first; il < end; il++)
         {
             var last = il == s.Layers - 1;
             var rows = last ? n : T;
@@ -236,6 +265,7 @@ internal static class GraphAllocationReplay
             inpL = g.Op(true, new[] { E, rows }, ffnOut, ffnInp); // l_out
         }
 
+        if (!s.IncludeOutput) return;
         var outNorm = g.Op(true, new[] { E, n }, inpL);
         var resultNorm = g.Op(true, new[] { E, n }, outNorm);
         resultNorm.IsOutput = true;
@@ -262,7 +292,7 @@ internal static class GraphAllocationReplay
         var logits = g.Op(false, new[] { X, rows }, input);
         var probs = g.Op(true, new[] { X, rows }, logits);
         var probs3d = g.View(probs);
-        var argsort = g.Op(4, "i32", new[] { X, rows }, probs);
+        var argsort = g.OpI32(new[] { X, rows }, probs);
         var topK = g.View(argsort);
         var weights = g.Op(false, new[] { 1, U, rows }, probs3d, topK);
         var weights2d = g.View(weights);
@@ -330,7 +360,7 @@ internal static class GraphAllocationReplay
             foreach (var parent in node.Sources)
             {
                 // Only memory the allocator owns (not views, weights or freed tensors), never a graph output.
-                if (!parent.Allocated || parent.IsOutput || parent.Layout != node.Layout) continue;
+                if (!parent.Allocated || parent.IsOutput || !SameLayout(parent, node)) continue;
                 if (parent.Children == 1 && parent.Views == 0)
                 {
                     node.Offset = parent.Offset;
@@ -340,6 +370,17 @@ internal static class GraphAllocationReplay
             }
         }
         node.Offset = allocator.Allocate(node.Bytes);
+    }
+
+    // ggml_are_same_layout: same type and shape (every tensor replayed here is contiguous).
+    private static bool SameLayout(Tensor a, Tensor b)
+    {
+        if (a.ElementType < 0 || a.ElementType != b.ElementType || a.Shape is null || b.Shape is null || a.Shape.Length != b.Shape.Length) return false;
+        for (var i = 0; i < a.Shape.Length; i++)
+        {
+            if (a.Shape[i] != b.Shape[i]) return false;
+        }
+        return true;
     }
 
     private static void Free(DynamicAllocator allocator, Tensor tensor)

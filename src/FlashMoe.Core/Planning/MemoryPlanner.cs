@@ -192,14 +192,69 @@ public static class MemoryPlanner
         var tokens = ComputeBufferEstimator.ReserveTokens(options.ContextSize, options.BatchSize, options.UBatchSize);
         var cells = KvCacheEstimator.Cells(options.ContextSize);
         var fa = options.FlashAttention;
+        if (KvCacheEstimator.IsMla(model)) return EstimateComputeByPhase(model, tokens, cells, fa, gpuCount, layerDevices, outputDevice, placed);
+
+        if (gpuCount == 0)
+        {
+            // One backend runs the whole graph: llama.cpp's allocator replayed over it (measured exact, docs/measurements.md).
+            compute[0] = ComputeBufferEstimator.WholeGraphBytes(model, tokens, tokens, cells, fa, options.TypeK, options.TypeV);
+            return compute;
+        }
+
+        long Share(int first, int count, bool output, bool hostsInputs, long t) =>
+            ComputeBufferEstimator.DeviceShareBytes(model, first, count, output, hostsInputs, t, cells, fa, options.TypeK, options.TypeV);
+
+        // llama.cpp keeps the first i_gpu_start layers on the CPU (a prefix); overrides may keep a GPU layer's matmul
+        // weights (experts on CPU) there too.
+        var cpuLayers = 0;
+        while (cpuLayers < layerDevices.Length && layerDevices[cpuLayers].IsCpu) cpuLayers++;
+        var overridden = placed.Where(p => p.Device.IsCpu && p.IsMatmul && p.Layer is { } l && l < layerDevices.Length && !layerDevices[l].IsCpu)
+            .Select(p => p.Layer!.Value).DefaultIfEmpty(-1).Min();
+        var cpuLayerWork = cpuLayers > 0 || overridden >= 0;
+        var hostedFirst = cpuLayers > 0 ? 0 : Math.Max(0, overridden);
+
+        // Op offload: with a GPU backend, batches ≥ 32 run host-weight matmuls on the first GPU (its weights staged
+        // in that GPU's compute buffer); the CPU then only computes single-token graphs. Every graph input lives in the
+        // CPU's buffer whatever runs where (the scheduler assigns inputs to the CPU backend).
+        var opOffload = tokens >= ComputeBufferEstimator.Constants.OpOffloadMinBatch;
+        if (opOffload)
+        {
+            compute[0] = Share(0, 0, false, true, tokens)
+                         + (cpuLayerWork || outputDevice.IsCpu ? Share(hostedFirst, cpuLayerWork ? Math.Max(1, cpuLayers) : 0, outputDevice.IsCpu, false, 1) : 0);
+        }
+        else
+        {
+            compute[0] = Share(0, cpuLayers, outputDevice.IsCpu, true, tokens)
+                         + (cpuLayers == 0 && overridden >= 0 ? Share(overridden, 1, false, false, tokens) : 0);
+        }
+
+        for (var g = 0; g < gpuCount; g++)
+        {
+            var device = DeviceRef.Gpu(g);
+            var first = Array.IndexOf(layerDevices, device);
+            var count = layerDevices.Count(d => d == device);
+            var peak = Share(Math.Max(0, first), count, outputDevice == device, false, tokens);
+            if (opOffload && g == 0 && (cpuLayerWork || outputDevice.IsCpu))
+            {
+                var hosted = Share(hostedFirst, cpuLayerWork ? 1 : 0, outputDevice.IsCpu, false, tokens);
+                peak = Math.Max(peak, hosted) + ComputeBufferEstimator.Constants.OffloadStagedLayers * LargestHostMatmulGroup(placed);
+            }
+            compute[g + 1] = peak;
+        }
+        return compute;
+    }
+
+    /// <summary>The per-phase estimate, for attention the replay does not model (MLA).</summary>
+    private static long[] EstimateComputeByPhase(ModelSummary model, long tokens, long cells, bool fa, int gpuCount,
+        DeviceRef[] layerDevices, DeviceRef outputDevice, List<PlacedTensor> placed)
+    {
+        var compute = new long[gpuCount + 1];
         var layerPeak = ComputeBufferEstimator.LayerPeakBytes(model, tokens, cells, fa);
         var layerPeakOne = ComputeBufferEstimator.LayerPeakBytes(model, 1, cells, fa);
         var outputPeak = ComputeBufferEstimator.OutputLayerBytes(model, tokens, tokens);
         var outputPeakOne = ComputeBufferEstimator.OutputLayerBytes(model, 1, 1);
         var inputs = ComputeBufferEstimator.InputBytes(model, tokens);
 
-        // Op offload: with a GPU backend, batches ≥ 32 run host-weight matmuls on the first GPU (its weights staged
-        // in that GPU's compute buffer); the CPU then only computes single-token graphs.
         var opOffload = gpuCount > 0 && tokens >= ComputeBufferEstimator.Constants.OpOffloadMinBatch;
         var cpuLayerWork = layerDevices.Any(d => d.IsCpu)
                            || placed.Any(p => p.Device.IsCpu && p.Layer is not null && p.IsMatmul);
@@ -207,11 +262,6 @@ public static class MemoryPlanner
             ? Math.Max(cpuLayerWork ? layerPeakOne : 0, outputDevice.IsCpu ? outputPeakOne : 0)
             : Math.Max(cpuLayerWork ? layerPeak : 0, outputDevice.IsCpu ? outputPeak : 0);
         compute[0] = inputs + cpuTokensPeak;
-        if (gpuCount == 0 && !KvCacheEstimator.IsMla(model))
-        {
-            // One backend runs the whole graph: replay llama.cpp's allocator over it instead of the per-phase shape.
-            compute[0] = ComputeBufferEstimator.WholeGraphBytes(model, tokens, tokens, cells, fa, options.TypeK, options.TypeV);
-        }
 
         for (var g = 0; g < gpuCount; g++)
         {
