@@ -143,6 +143,9 @@ public class PlanAccuracyTests : IClassFixture<PlanAccuracyModels>
                 }
             }
         }
+        // Ubatches below the 16-token graph llama.cpp also reserves while probing fused ops.
+        data.Add("dense-q8_0", 2048, 8, false, true, "f16");
+        data.Add("moe-q4_0x", 8192, 1, true, false, "f16");
         // Quantized KV caches (a quantized V cache needs flash attention).
         data.Add("dense-q8_0", 2048, 128, true, true, "q8_0");
         data.Add("moe-q4_0x", 8192, 512, true, false, "q4_0");
