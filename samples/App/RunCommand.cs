@@ -194,8 +194,8 @@ internal static class RunCommand
         var comparison = model.CompareWithPlan()!;
         Console.Write(comparison.Describe());
         Console.WriteLine(comparison.AllWithinTolerance
-            ? "every buffer is within the planner's tolerance (±3 % or 64 MiB)"
-            : "some buffers are outside the planner's tolerance (±3 % or 64 MiB): see the rows marked NO");
+            ? $"every buffer is within the planner's tolerance ({PlanAccuracy.ToleranceText})"
+            : $"some buffers are outside the planner's tolerance ({PlanAccuracy.ToleranceText}): see the rows marked NO");
         foreach (var note in model.Unsupported) Console.WriteLine("not applied by LLamaSharp 0.30: " + note);
     }
 
