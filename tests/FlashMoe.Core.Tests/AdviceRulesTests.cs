@@ -52,6 +52,8 @@ public class AdviceRulesTests
         Assert.Contains(Gib(r.Plan.Host.FootprintBytes).ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + " GiB", advice.Diagnostic.Message);
         Assert.Contains("1.0 ×", advice.Diagnostic.Message);
         Assert.Contains("set load.mmap to true", advice.Diagnostic.Message);
+        Assert.Contains("on the 4.9 GB model and ≈", advice.Diagnostic.Message); // the mmap alternative by both measured curves
+        Assert.Contains("× slower on the 40 GB model by the measured curves", advice.Diagnostic.Message);
         Assert.True(r.HasErrors);
     }
 
@@ -107,13 +109,29 @@ public class AdviceRulesTests
         Assert.DoesNotContain("Q8_0 (", advice.Diagnostic.Message);
     }
 
+    // The 40 GB model ran at full speed only at ≥ 1.0 × and ≈ 7 × slower at 0.95 × (E:87–E:88): FM1003 ("even with mmap the
+    // host share exceeds usable RAM") fires for every ratio below 1.0.
     [Theory]
-    [InlineData(0.95, false)]
-    [InlineData(0.94, true)]
-    public void FM1003_boundary_is_0_95x_the_footprint(double ratio, bool expected)
+    [InlineData(1.0, false)]
+    [InlineData(0.99, true)]
+    [InlineData(0.96, true)]
+    public void FM1003_boundary_is_1_0x_the_footprint(double ratio, bool expected)
     {
         var r = AtFootprintRatio(CpuProfile(AutoSwitch.On), BigQ8.Value, ratio);
         Assert.Equal(expected, r.Advice.Any(a => a.Id == "FM1003"));
+    }
+
+    [Fact]
+    public void FM1003_between_0_95x_and_1_0x_gives_both_measured_curves()
+    {
+        var r = AtFootprintRatio(CpuProfile(AutoSwitch.On), BigQ8.Value, 0.97);
+
+        var message = Single(r, "FM1003").Diagnostic.Message;
+        var ratio = r.Plan.Host.FootprintRatio;
+        var times = 1 / (1 - AdviceRules.LargeModelSlowdownFraction(ratio));
+        Assert.InRange(times, 1.5, 7);                 // between full speed (1.0 ×) and ≈ 7 × slower (0.95 ×)
+        Assert.Contains("no loss by the 4.9 GB model's curve (no loss down to 0.95 ×, −60 % at 0.9 ×, −73 % at 0.85 ×, −91 % at 0.7 ×)", message);
+        Assert.Contains($"≈ {times.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)} × slower by the 40 GB model's (full speed at 1.0 ×, ≈ 7 × slower at 0.95 ×, ≈ 13 × at 0.75 ×)", message);
     }
 
     [Fact]
@@ -122,6 +140,26 @@ public class AdviceRulesTests
         var r = AtFootprintRatio(CpuProfile(AutoSwitch.On), BigQ4.Value, 0.97);
         Assert.Contains("livelock", Single(r, "FM1003").Diagnostic.Message);
         None(r, "FM1008");
+    }
+
+    [Fact]
+    public void Large_model_curve_matches_the_measured_points()
+    {
+        static double Times(double ratio) => 1 / (1 - AdviceRules.LargeModelSlowdownFraction(ratio));
+        Assert.Equal(1, Times(1.2), 6);
+        Assert.Equal(1, Times(1.0), 6);
+        Assert.Equal(38.5 / 5.6, Times(0.95), 6);  // ≈ 7 × (E:88)
+        Assert.Equal(38.5 / 3.9, Times(0.80), 6);
+        Assert.Equal(38.5 / 2.9, Times(0.75), 6);  // ≈ 13 × (E:89)
+        Assert.Equal(38.5 / 2.9, Times(0.50), 6);  // below the last point: at least that slow
+    }
+
+    [Fact]
+    public void Slowdown_curves_are_read_only()
+    {
+        Assert.False(EvidenceThresholds.MmapSlowdownCurve is (double, double)[]);
+        Assert.Throws<NotSupportedException>(() => ((System.Collections.Generic.IList<(double, double)>)EvidenceThresholds.MmapSlowdownCurve)[0] = (2, 0));
+        Assert.Throws<NotSupportedException>(() => ((System.Collections.Generic.IList<(double, double)>)EvidenceThresholds.MmapLargeModelSlowdownCurve)[0] = (2, 0));
     }
 
     [Fact]
