@@ -359,13 +359,50 @@ public class AdviceRulesTests
     // ---- FM1010 -------------------------------------------------------------------------------
 
     [Fact]
-    public void FM1010_override_to_cpu_repack_is_dropped()
+    public void FM1010_override_to_an_undeclared_gpu_is_ignored()
     {
-        var profile = Profile(64, o => o with { TensorOverrides = new[] { new TensorOverride("ffn_up", "CPU"), new TensorOverride("ffn_down", "CPU_REPACK") }.ToEquatableArray() });
+        var profile = Profile(64, o => o with { TensorOverrides = new[] { new TensorOverride("ffn_up", "CPU"), new TensorOverride("ffn_down", "Vulkan0") }.ToEquatableArray() });
         var advice = Single(ProfileResolver.Resolve(profile, Dense(4, GgmlType.Q8_0)), "FM1010");
         Assert.Equal("load.tensorOverrides[1]", advice.PropertyPath);
-        Assert.Contains("CPU_REPACK", advice.Diagnostic.Message);
+        Assert.Contains("'Vulkan0' does not exist", advice.Diagnostic.Message);
     }
+
+    // An override to CPU_REPACK is FM0012 of the profile check at the same token; the plan still ignores it (places
+    // those tensors by their layer, as LLamaSharp drops it) but FM1010 does not report it a second time.
+    [Fact]
+    public void FM1010_is_not_raised_for_cpu_repack_which_FM0012_reports()
+    {
+        var profile = Profile(64, o => o with { TensorOverrides = new[] { new TensorOverride("ffn_up", "CPU"), new TensorOverride("ffn_down", "cpu_repack") }.ToEquatableArray() });
+        var r = ProfileResolver.Resolve(profile, Dense(4, GgmlType.Q8_0));
+        None(r, "FM1010");
+        var ignored = Assert.Single(r.Plan.IgnoredOverrides);
+        Assert.Equal(1, ignored.Index);
+        Assert.Null(r.Plan.Tensors.Single(t => t.Name == "blk.0.ffn_down.weight").OverridePattern);
+    }
+
+    [Fact]
+    public void A_cpu_repack_override_in_a_profile_file_is_reported_once()
+    {
+        const string json = """
+            { "profiles": { "P": { "hardware": { "ramGiB": 64 }, "model": { "sizeGiB": 2 },
+              "load": { "tensorOverrides": [ { "pattern": "ffn_down", "device": "CPU_REPACK" } ] } } } }
+            """;
+        var document = ProfileParser.Parse("/p/flashmoe.json", json);
+        var parsed = Assert.Single(document.Profiles);
+        var resolved = ProfileResolver.Resolve(parsed.Profile, Dense(4, GgmlType.Q8_0));
+
+        var reports = document.Diagnostics.Select(d => d.Id).Concat(resolved.Advice.Select(a => a.Id)).ToList();
+        Assert.Equal(new[] { "FM0012" }, reports.Where(id => id is "FM0012" or "FM1010"));
+    }
+
+    [Theory]
+    [InlineData("CPU_REPACK", true)]
+    [InlineData("cpu_repack", true)]
+    [InlineData("CPU", false)]
+    [InlineData("Vulkan0", false)]
+    [InlineData(null, false)]
+    public void The_cpu_repack_test_is_one_predicate(string? device, bool dropped) =>
+        Assert.Equal(dropped, LlamaPlacement.IsDroppedByLlamaSharp(device));
 
     [Fact]
     public void FM1010_clean_for_valid_overrides()

@@ -266,11 +266,13 @@ internal static class AdviceRules
             c.Options.TypeV.ToString().ToLowerInvariant(), Gib(c.Plan.KvCacheBytes));
     }
 
-    // FM1010: overrides the plan could not apply (E:23: CPU_REPACK is dropped by LLamaSharp).
+    // FM1010: overrides the plan could not apply. An override to CPU_REPACK (dropped by LLamaSharp, E:23) is the
+    // profile check's FM0012 at the same JSON token: it is not reported twice.
     private static IEnumerable<Advice> IgnoredOverrides(AdviceContext c)
     {
         foreach (var o in c.Plan.IgnoredOverrides)
         {
+            if (LlamaPlacement.IsDroppedByLlamaSharp(o.Device)) continue;
             var path = o.Index < c.ExplicitOverrideCount
                 ? "load.tensorOverrides[" + o.Index.ToString(CultureInfo.InvariantCulture) + "]"
                 : "load.expertsOnCpu";
