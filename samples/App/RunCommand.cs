@@ -211,7 +211,7 @@ internal static class RunCommand
 
     private static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture) + " s";
 
-    private static string Size(long bytes) => (bytes / (double)(1L << 20)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB";
+    private static string Size(long bytes) => Units.FormatMiB(bytes, "0.0");
 
     /// <summary>A one-line progress bar on the console, updated synchronously (Progress&lt;T&gt; would post out of order).</summary>
     private sealed class ConsoleProgressBar(string label) : IProgress<float>

@@ -179,5 +179,5 @@ public sealed class BufferComparison
         _ => "output",
     };
 
-    internal static string MiB(long bytes) => (bytes / (double)Units.MiB).ToString("0.00", CultureInfo.InvariantCulture) + " MiB";
+    private static string MiB(long bytes) => Units.FormatMiB(bytes);
 }

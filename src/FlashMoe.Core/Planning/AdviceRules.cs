@@ -353,7 +353,7 @@ internal static class AdviceRules
         if (advice is not null) list.Add(advice);
     }
 
-    private static double Gib(long bytes) => bytes / (double)Units.GiB;
+    private static double Gib(long bytes) => Units.ToGiB(bytes);
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -38,7 +38,7 @@ public static class HostAdvice
         {
             advice.Add(FlashMoeDiagnostic.Create(
                 DiagnosticCatalog.FM2001NoMmapWithoutHugePages, null,
-                modelBytes is { } b ? FormatBytes(b) : "size unknown"));
+                modelBytes is { } b ? Units.FormatSize(b) : "size unknown"));
         }
 
         // FM2002: only a limit clearly below the RAM changes the story; a limit near the RAM is the RAM.
@@ -61,8 +61,8 @@ public static class HostAdvice
             {
                 advice.Add(FlashMoeDiagnostic.Create(
                     DiagnosticCatalog.FM2003MlockBeyondLimit, null,
-                    FormatBytes(lockLimit),
-                    modelBytes is { } m ? FormatBytes(m) + " of model weights" : "installed RAM"));
+                    Units.FormatSize(lockLimit),
+                    modelBytes is { } m ? Units.FormatSize(m) + " of model weights" : "installed RAM"));
             }
         }
 
@@ -100,9 +100,4 @@ public static class HostAdvice
 
     private static bool IsLinux(HostFacts host) =>
         string.Equals(host.OperatingSystem, "linux", StringComparison.OrdinalIgnoreCase);
-
-    private static string FormatBytes(long bytes) =>
-        bytes >= Units.GiB
-            ? (bytes / (double)Units.GiB).ToString("0.0", CultureInfo.InvariantCulture) + " GiB"
-            : (bytes / (double)Units.MiB).ToString("0.#", CultureInfo.InvariantCulture) + " MiB";
 }

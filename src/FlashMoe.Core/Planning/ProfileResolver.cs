@@ -247,7 +247,7 @@ public static class ProfileResolver
             $"everything fits ({h.FootprintRatio:F2} ×) and nothing is repacked: both modes generate at the same speed, and mmap (re)loads far faster (measured {EvidenceThresholds.MmapWarmLoadSecondsMin:0.##}–{EvidenceThresholds.MmapWarmLoadSecondsMax:0.##} s vs {EvidenceThresholds.NoMmapLoadSecondsMin:F0}–{EvidenceThresholds.NoMmapLoadSecondsMax:F0} s for {EvidenceThresholds.MmapLargeModelGB:F0} GB)"));
     }
 
-    internal static double Gib(long bytes) => bytes / (double)Units.GiB;
+    internal static double Gib(long bytes) => Units.ToGiB(bytes);
 
     internal static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
