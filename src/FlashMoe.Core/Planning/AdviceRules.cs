@@ -95,7 +95,7 @@ internal static class AdviceRules
         var fixes = new List<string>();
         var mmapRatio = h.FootprintRatio;
         fixes.Add(h.RepackedBytes > 0
-            ? Invariant($"mmap keeps it loadable only with enough RAM for the repacked copy (≥ {h.MmapSafeRatio:F2} ×; below 1.0 × it livelocks)")
+            ? Invariant($"mmap keeps it loadable only with enough RAM for the repacked copy (≥ {h.MmapSafeRatio:F2} ×; below {EvidenceThresholds.RepackMmapLivelockRatio:F1} × it livelocks)")
             : Invariant($"set load.mmap to true (it runs, {MmapSlowdownText(mmapRatio, withPoints: false)} by the measured curves)"));
         if (c.Host.Gpus.Count > 0 && c.Options.GpuLayerCount < c.Model.BlockCount + 1) fixes.Add("offload more layers to the GPU (load.gpuLayers)");
         if (h.KvCacheBytes > 0) fixes.Add(Invariant($"a smaller context or KV type (host KV {Gib(h.KvCacheBytes):F1} GiB)"));
