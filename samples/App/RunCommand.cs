@@ -194,8 +194,8 @@ internal static class RunCommand
         var comparison = model.CompareWithPlan()!;
         Console.Write(comparison.Describe());
         Console.WriteLine(comparison.AllWithinTolerance
-            ? "every buffer is within the planner's tolerance (±3 % or 64 MiB)"
-            : "some buffers are outside the planner's tolerance (±3 % or 64 MiB): see the rows marked NO");
+            ? $"every buffer is within the planner's tolerance ({PlanAccuracy.ToleranceText})"
+            : $"some buffers are outside the planner's tolerance ({PlanAccuracy.ToleranceText}): see the rows marked NO");
         foreach (var note in model.Unsupported) Console.WriteLine("not applied by LLamaSharp 0.30: " + note);
     }
 
@@ -211,7 +211,7 @@ internal static class RunCommand
 
     private static string Seconds(TimeSpan time) => time.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture) + " s";
 
-    private static string Size(long bytes) => (bytes / (double)(1L << 20)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB";
+    private static string Size(long bytes) => Units.FormatMiB(bytes, "0.0");
 
     /// <summary>A one-line progress bar on the console, updated synchronously (Progress&lt;T&gt; would post out of order).</summary>
     private sealed class ConsoleProgressBar(string label) : IProgress<float>

@@ -45,12 +45,10 @@ public sealed record BufferEstimate(DeviceRef Device, BufferKind Kind, long Plan
         : 0;
 
     /// <summary>
-    /// Within <see cref="BufferComparison.ToleranceShare"/> (±3 %) or <see cref="BufferComparison.ToleranceBytes"/>
-    /// (64 MiB) of the actual size, the accuracy the planner promises per buffer; null without an actual figure.
+    /// Within the planner's promised accuracy (<see cref="PlanAccuracy"/>: ±3 % or 64 MiB) of the actual size; null
+    /// without an actual figure.
     /// </summary>
-    public bool? WithinTolerance => ErrorBytes is not { } error ? null
-        : Math.Abs(error) <= BufferComparison.ToleranceBytes
-          || Math.Abs(error) <= BufferComparison.ToleranceShare * Math.Max(ActualBytes!.Value, PlannedBytes);
+    public bool? WithinTolerance => ActualBytes is not { } actual ? null : PlanAccuracy.IsWithinTolerance(PlannedBytes, actual);
 }
 
 /// <summary>
@@ -59,12 +57,6 @@ public sealed record BufferEstimate(DeviceRef Device, BufferKind Kind, long Plan
 /// </summary>
 public sealed class BufferComparison
 {
-    /// <summary>Relative tolerance per buffer (±3 %), the planner's accuracy target.</summary>
-    public const double ToleranceShare = 0.03;
-
-    /// <summary>Absolute tolerance per buffer (64 MiB): small buffers are judged by this.</summary>
-    public const long ToleranceBytes = 64 * Units.MiB;
-
     /// <summary>llama.cpp prints buffer sizes in MiB with two decimals: figures are exact to half of 0.01 MiB.</summary>
     public const long PrintedResolutionBytes = (long)(0.005 * Units.MiB);
 
@@ -103,7 +95,7 @@ public sealed class BufferComparison
         {
             var id = device.Device.GpuIndex;
             var weights = device.WeightBytes - device.RepackedBytes;
-            if (device.Device.IsCpu && mapped) weights = MappedRange(resolved.Model, plan);
+            if (device.Device.IsCpu && mapped) weights = plan.Host.MappedBytes; // the planner's mapped span (CPU_Mapped)
             planned[(id, BufferKind.Weights)] = weights;
             planned[(id, BufferKind.Repacked)] = device.RepackedBytes;
             planned[(id, BufferKind.KvCache)] = device.KvCacheBytes;
@@ -142,24 +134,6 @@ public sealed class BufferComparison
     }
 
     /// <summary>
-    /// The file range llama.cpp maps for the CPU's non-repacked tensors: from the first tensor's offset to the end of
-    /// the last (<c>llama_model_loader::get_mapping_range</c>); repacked tensors in between are inside the range.
-    /// </summary>
-    internal static long MappedRange(ModelSummary model, MemoryPlan plan)
-    {
-        var offsets = new Dictionary<string, TensorSummary>(StringComparer.Ordinal);
-        foreach (var t in model.Tensors) offsets[t.Name] = t;
-        long first = long.MaxValue, last = 0;
-        foreach (var t in plan.Tensors)
-        {
-            if (!t.Device.IsCpu || t.Repacked || t.IsDuplicate || !offsets.TryGetValue(t.Name, out var info)) continue;
-            first = Math.Min(first, info.Offset);
-            last = Math.Max(last, info.Offset + info.Bytes);
-        }
-        return first == long.MaxValue ? 0 : last - first;
-    }
-
-    /// <summary>
     /// The device of a llama.cpp buffer type name: host buffers (<c>CPU</c>, <c>CPU_Mapped</c>, <c>CPU_REPACK</c>,
     /// <c>Vulkan_Host</c>, <c>CUDA_Host</c>) are the CPU; <c>Vulkan0</c>, <c>CUDA1</c>, … are GPU 0, 1, ….
     /// </summary>
@@ -177,7 +151,7 @@ public sealed class BufferComparison
     {
         var sb = new StringBuilder();
         sb.Append(string.Format(CultureInfo.InvariantCulture, "  {0,-6} {1,-10} {2,12} {3,12} {4,11} {5,8}  {6}\n",
-            "device", "buffer", "estimated", "actual", "error", "error %", "within ±3 % or 64 MiB"));
+            "device", "buffer", "estimated", "actual", "error", "error %", "within " + PlanAccuracy.ToleranceText));
         foreach (var row in Rows)
         {
             sb.Append(string.Format(CultureInfo.InvariantCulture, "  {0,-6} {1,-10} {2,12} {3,12} {4,11} {5,8}  {6}\n",
@@ -205,5 +179,5 @@ public sealed class BufferComparison
         _ => "output",
     };
 
-    internal static string MiB(long bytes) => (bytes / (double)Units.MiB).ToString("0.00", CultureInfo.InvariantCulture) + " MiB";
+    private static string MiB(long bytes) => Units.FormatMiB(bytes);
 }

@@ -21,7 +21,7 @@ public sealed class FlashMoeLoadException : Exception
     /// <param name="modelPath">The model file.</param>
     /// <param name="reason">llama.cpp's reason (or FlashMoe's, when llama.cpp was never reached).</param>
     /// <param name="nativeErrors">The native error lines of the load.</param>
-    /// <param name="advice">FlashMoe advice that predicted the failure.</param>
+    /// <param name="advice">The plan's advice; the message names its warnings and errors as the predictions.</param>
     /// <param name="innerException">What LLamaSharp threw.</param>
     public FlashMoeLoadException(
         string modelPath,
@@ -46,7 +46,10 @@ public sealed class FlashMoeLoadException : Exception
     /// <summary>Every error line llama.cpp logged during the load, in order.</summary>
     public IReadOnlyList<string> NativeErrors { get; }
 
-    /// <summary>FlashMoe advice (FM IDs) that predicted this failure; empty when none did.</summary>
+    /// <summary>
+    /// The plan's advice (FM IDs) at load time, every severity; the message names only its warnings and errors as having
+    /// predicted the failure. Empty when there was none.
+    /// </summary>
     public IReadOnlyList<FlashMoeDiagnostic> Advice { get; }
 
     /// <summary>Builds the exception from the native lines captured during the failed load.</summary>
@@ -94,10 +97,12 @@ public sealed class FlashMoeLoadException : Exception
     {
         var sb = new StringBuilder();
         sb.Append("llama.cpp could not load '").Append(modelPath).Append("': ").Append(reason);
-        if (advice is { Count: > 0 })
+        // Only warnings and errors predict a failure; info-level advice (e.g. FM1007, declared facts used) does not.
+        var predictions = advice?.Where(a => a.Severity >= FlashMoeSeverity.Warning).ToList();
+        if (predictions is { Count: > 0 })
         {
-            sb.Append(" (predicted by ").Append(string.Join(", ", advice.Select(a => a.Id))).Append(": ");
-            sb.Append(string.Join(" | ", advice.Select(a => a.Message))).Append(')');
+            sb.Append(" (predicted by ").Append(string.Join(", ", predictions.Select(a => a.Id))).Append(": ");
+            sb.Append(string.Join(" | ", predictions.Select(a => a.Message))).Append(')');
         }
         return sb.ToString();
     }

@@ -161,7 +161,7 @@ public static class FlashMoeModel
         var available = BufferTypeNames();
         foreach (var o in options.TensorOverrides)
         {
-            if (available.Contains(o.Device) || string.Equals(o.Device, ResolvedLoadOptionsExtensions.CpuRepackBufferType, StringComparison.OrdinalIgnoreCase)) continue;
+            if (available.Contains(o.Device) || LlamaPlacement.IsDroppedByLlamaSharp(o.Device)) continue;
             yield return string.Format(CultureInfo.InvariantCulture,
                 "tensor override '{0}' → {1}: no such buffer type in this backend (available: {2}); LLamaSharp drops it and the tensors stay where llama.cpp places them.",
                 o.Pattern, o.Device, string.Join(", ", available.OrderBy(n => n, StringComparer.Ordinal)));

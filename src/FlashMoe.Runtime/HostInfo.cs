@@ -7,6 +7,7 @@ using System.Text;
 using FlashMoe.Planning;
 using FlashMoe.Profiles;
 using FlashMoe.Runtime.Host;
+using static FlashMoe.Runtime.ReportText;
 
 namespace FlashMoe.Runtime;
 
@@ -220,18 +221,12 @@ public sealed record HostInfo
 
     private static long? Min(long? a, long? b) => a is null ? b : b is null ? a : Math.Min(a.Value, b.Value);
 
-    private static string Size(long? bytes, string unknown = "unknown") =>
-        bytes is { } b ? (b / (double)Units.GiB).ToString("0.0", CultureInfo.InvariantCulture) + " GiB" : unknown;
+    private static string Size(long? bytes, string unknown = "unknown") => bytes is { } b ? Units.FormatGiB(b) : unknown;
 
     private static string LockText(long? bytes) => bytes switch
     {
         null => "unknown",
         long.MaxValue => "unlimited",
-        { } b when b < Units.GiB => (b / (double)Units.MiB).ToString("0.#", CultureInfo.InvariantCulture) + " MiB",
-        { } b => Size(b),
+        { } b => Units.FormatSize(b),
     };
-
-    private static string Count(int? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "?";
-
-    private static string YesNo(bool? value) => value switch { true => "yes", false => "no", null => "unknown" };
 }

@@ -7,6 +7,7 @@ using FlashMoe.Diagnostics;
 using FlashMoe.Gguf;
 using FlashMoe.Planning;
 using FlashMoe.Profiles;
+using static FlashMoe.Runtime.ReportText;
 
 namespace FlashMoe.Runtime;
 
@@ -166,16 +167,9 @@ public static class PlanReport
         return sb.ToString();
     }
 
-    private static string Size(long bytes)
-    {
-        var abs = Math.Abs(bytes);
-        if (abs >= Units.GiB) return (bytes / (double)Units.GiB).ToString("0.00", Invariant) + " GiB";
-        return (bytes / (double)Units.MiB).ToString("0.00", Invariant) + " MiB";
-    }
+    private static string Size(long bytes) => Units.FormatSize(bytes, "0.00", "0.00");
 
     private static string Truncate(string text, int length) => text.Length <= length ? text : text.Substring(0, length - 1) + "…";
     private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
     private static string Bool(bool value) => value ? "on" : "off";
-    private static string Count(int? value) => value?.ToString(Invariant) ?? "?";
-    private static string YesNo(bool? value) => value switch { true => "yes", false => "no", null => "unknown" };
 }

@@ -19,8 +19,8 @@ namespace FlashMoe.Runtime;
 /// </summary>
 public static class ResolvedLoadOptionsExtensions
 {
-    /// <summary>The CPU repack buffer type's name; LLamaSharp drops overrides naming it (it is not a device's default buffer type).</summary>
-    public const string CpuRepackBufferType = "CPU_REPACK";
+    /// <summary>The CPU repack buffer type's name (<see cref="LlamaPlacement.CpuRepackBufferType"/>); LLamaSharp drops overrides naming it.</summary>
+    public const string CpuRepackBufferType = LlamaPlacement.CpuRepackBufferType;
 
     /// <summary>
     /// Builds the <see cref="ModelParams"/> for <paramref name="modelPath"/>: LoadMode, GpuLayerCount,
@@ -80,7 +80,7 @@ public static class ResolvedLoadOptionsExtensions
             notes.Add("repack=false: LLamaSharp 0.30 cannot turn CPU weight repacking off (llama.cpp's use_extra_bufts is " +
                       "only reachable through the native LLamaModelParams); Q4_0-class weights will still be repacked into CPU_REPACK buffers.");
         }
-        foreach (var o in options.TensorOverrides.Where(o => string.Equals(o.Device, CpuRepackBufferType, StringComparison.OrdinalIgnoreCase)))
+        foreach (var o in options.TensorOverrides.Where(o => LlamaPlacement.IsDroppedByLlamaSharp(o.Device)))
         {
             notes.Add($"tensor override '{o.Pattern}' → {o.Device}: LLamaSharp 0.30 drops overrides naming {CpuRepackBufferType} " +
                       "(only a device's default buffer type is accepted); override to CPU instead, which llama.cpp repacks where it can.");

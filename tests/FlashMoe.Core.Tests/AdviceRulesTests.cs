@@ -52,6 +52,8 @@ public class AdviceRulesTests
         Assert.Contains(Gib(r.Plan.Host.FootprintBytes).ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + " GiB", advice.Diagnostic.Message);
         Assert.Contains("1.0 ×", advice.Diagnostic.Message);
         Assert.Contains("set load.mmap to true", advice.Diagnostic.Message);
+        Assert.Contains("on the 4.9 GB model and ≈", advice.Diagnostic.Message); // the mmap alternative by both measured curves
+        Assert.Contains("× slower on the 40 GB model by the measured curves", advice.Diagnostic.Message);
         Assert.True(r.HasErrors);
     }
 
@@ -107,13 +109,29 @@ public class AdviceRulesTests
         Assert.DoesNotContain("Q8_0 (", advice.Diagnostic.Message);
     }
 
+    // The 40 GB model ran at full speed only at ≥ 1.0 × and ≈ 7 × slower at 0.95 × (E:87–E:88): FM1003 ("even with mmap the
+    // host share exceeds usable RAM") fires for every ratio below 1.0.
     [Theory]
-    [InlineData(0.95, false)]
-    [InlineData(0.94, true)]
-    public void FM1003_boundary_is_0_95x_the_footprint(double ratio, bool expected)
+    [InlineData(1.0, false)]
+    [InlineData(0.99, true)]
+    [InlineData(0.96, true)]
+    public void FM1003_boundary_is_1_0x_the_footprint(double ratio, bool expected)
     {
         var r = AtFootprintRatio(CpuProfile(AutoSwitch.On), BigQ8.Value, ratio);
         Assert.Equal(expected, r.Advice.Any(a => a.Id == "FM1003"));
+    }
+
+    [Fact]
+    public void FM1003_between_0_95x_and_1_0x_gives_both_measured_curves()
+    {
+        var r = AtFootprintRatio(CpuProfile(AutoSwitch.On), BigQ8.Value, 0.97);
+
+        var message = Single(r, "FM1003").Diagnostic.Message;
+        var ratio = r.Plan.Host.FootprintRatio;
+        var times = 1 / (1 - AdviceRules.LargeModelSlowdownFraction(ratio));
+        Assert.InRange(times, 1.5, 7);                 // between full speed (1.0 ×) and ≈ 7 × slower (0.95 ×)
+        Assert.Contains("no loss by the 4.9 GB model's curve (no loss down to 0.95 ×, −60 % at 0.9 ×, −73 % at 0.85 ×, −91 % at 0.7 ×)", message);
+        Assert.Contains($"≈ {times.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)} × slower by the 40 GB model's (full speed at 1.0 ×, ≈ 7 × slower at 0.95 ×, ≈ 13 × at 0.75 ×)", message);
     }
 
     [Fact]
@@ -122,6 +140,26 @@ public class AdviceRulesTests
         var r = AtFootprintRatio(CpuProfile(AutoSwitch.On), BigQ4.Value, 0.97);
         Assert.Contains("livelock", Single(r, "FM1003").Diagnostic.Message);
         None(r, "FM1008");
+    }
+
+    [Fact]
+    public void Large_model_curve_matches_the_measured_points()
+    {
+        static double Times(double ratio) => 1 / (1 - AdviceRules.LargeModelSlowdownFraction(ratio));
+        Assert.Equal(1, Times(1.2), 6);
+        Assert.Equal(1, Times(1.0), 6);
+        Assert.Equal(38.5 / 5.6, Times(0.95), 6);  // ≈ 7 × (E:88)
+        Assert.Equal(38.5 / 3.9, Times(0.80), 6);
+        Assert.Equal(38.5 / 2.9, Times(0.75), 6);  // ≈ 13 × (E:89)
+        Assert.Equal(38.5 / 2.9, Times(0.50), 6);  // below the last point: at least that slow
+    }
+
+    [Fact]
+    public void Slowdown_curves_are_read_only()
+    {
+        Assert.False(EvidenceThresholds.MmapSlowdownCurve is (double, double)[]);
+        Assert.Throws<NotSupportedException>(() => ((System.Collections.Generic.IList<(double, double)>)EvidenceThresholds.MmapSlowdownCurve)[0] = (2, 0));
+        Assert.Throws<NotSupportedException>(() => ((System.Collections.Generic.IList<(double, double)>)EvidenceThresholds.MmapLargeModelSlowdownCurve)[0] = (2, 0));
     }
 
     [Fact]
@@ -321,13 +359,50 @@ public class AdviceRulesTests
     // ---- FM1010 -------------------------------------------------------------------------------
 
     [Fact]
-    public void FM1010_override_to_cpu_repack_is_dropped()
+    public void FM1010_override_to_an_undeclared_gpu_is_ignored()
     {
-        var profile = Profile(64, o => o with { TensorOverrides = new[] { new TensorOverride("ffn_up", "CPU"), new TensorOverride("ffn_down", "CPU_REPACK") }.ToEquatableArray() });
+        var profile = Profile(64, o => o with { TensorOverrides = new[] { new TensorOverride("ffn_up", "CPU"), new TensorOverride("ffn_down", "Vulkan0") }.ToEquatableArray() });
         var advice = Single(ProfileResolver.Resolve(profile, Dense(4, GgmlType.Q8_0)), "FM1010");
         Assert.Equal("load.tensorOverrides[1]", advice.PropertyPath);
-        Assert.Contains("CPU_REPACK", advice.Diagnostic.Message);
+        Assert.Contains("'Vulkan0' does not exist", advice.Diagnostic.Message);
     }
+
+    // An override to CPU_REPACK is FM0012 of the profile check at the same token; the plan still ignores it (places
+    // those tensors by their layer, as LLamaSharp drops it) but FM1010 does not report it a second time.
+    [Fact]
+    public void FM1010_is_not_raised_for_cpu_repack_which_FM0012_reports()
+    {
+        var profile = Profile(64, o => o with { TensorOverrides = new[] { new TensorOverride("ffn_up", "CPU"), new TensorOverride("ffn_down", "cpu_repack") }.ToEquatableArray() });
+        var r = ProfileResolver.Resolve(profile, Dense(4, GgmlType.Q8_0));
+        None(r, "FM1010");
+        var ignored = Assert.Single(r.Plan.IgnoredOverrides);
+        Assert.Equal(1, ignored.Index);
+        Assert.Null(r.Plan.Tensors.Single(t => t.Name == "blk.0.ffn_down.weight").OverridePattern);
+    }
+
+    [Fact]
+    public void A_cpu_repack_override_in_a_profile_file_is_reported_once()
+    {
+        const string json = """
+            { "profiles": { "P": { "hardware": { "ramGiB": 64 }, "model": { "sizeGiB": 2 },
+              "load": { "tensorOverrides": [ { "pattern": "ffn_down", "device": "CPU_REPACK" } ] } } } }
+            """;
+        var document = ProfileParser.Parse("/p/flashmoe.json", json);
+        var parsed = Assert.Single(document.Profiles);
+        var resolved = ProfileResolver.Resolve(parsed.Profile, Dense(4, GgmlType.Q8_0));
+
+        var reports = document.Diagnostics.Select(d => d.Id).Concat(resolved.Advice.Select(a => a.Id)).ToList();
+        Assert.Equal(new[] { "FM0012" }, reports.Where(id => id is "FM0012" or "FM1010"));
+    }
+
+    [Theory]
+    [InlineData("CPU_REPACK", true)]
+    [InlineData("cpu_repack", true)]
+    [InlineData("CPU", false)]
+    [InlineData("Vulkan0", false)]
+    [InlineData(null, false)]
+    public void The_cpu_repack_test_is_one_predicate(string? device, bool dropped) =>
+        Assert.Equal(dropped, LlamaPlacement.IsDroppedByLlamaSharp(device));
 
     [Fact]
     public void FM1010_clean_for_valid_overrides()

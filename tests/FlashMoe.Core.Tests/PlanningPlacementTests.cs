@@ -204,6 +204,48 @@ public class PlanningPlacementTests
         Assert.Contains("regex", plan.IgnoredOverrides[2].Reason);
     }
 
+    // Nested quantifiers over the whole name, then a character no tensor name has: exponential backtracking on every
+    // name, far beyond LlamaPlacement.RegexTimeout.
+    private const string Catastrophic = @"^(([\w.]+)+)+!";
+
+    [Fact]
+    public void A_catastrophic_pattern_is_ignored_after_its_first_timeout()
+    {
+        var model = Dense(64, GgmlType.Q8_0); // 579 tensors: a timeout per tensor would take minutes
+        var plan = PlanFor(model, 65, new[] { Gpu("A770", 16) },
+            new TensorOverride(Catastrophic, "CPU"),
+            new TensorOverride("ffn_up", "CPU"));
+
+        var ignored = Assert.Single(plan.IgnoredOverrides);
+        Assert.Equal(0, ignored.Index);
+        Assert.Equal(Catastrophic, ignored.Pattern);
+        Assert.Contains("'token_embd.weight' took longer than 250 ms", ignored.Reason); // dropped at the first tensor
+        Assert.All(plan.Tensors.Where(t => t.Name.Contains("ffn_up")), t => Assert.Equal(Cpu, t.Device)); // the next override still applies
+        Assert.All(plan.Tensors.Where(t => t.Layer is not null && !t.Name.Contains("ffn_up")), t => Assert.Equal(G0, t.Device));
+    }
+
+    [Fact]
+    public void Tensors_matched_before_the_timeout_are_placed_as_if_the_override_never_was()
+    {
+        // The first branch matches token_embd (tensor 0) at once; every other name reaches the catastrophic branch.
+        var plan = PlanFor(Dense(4, GgmlType.Q8_0), 5, new[] { Gpu("A770", 16) }, new TensorOverride("token_embd|" + Catastrophic, "Vulkan0"));
+
+        var ignored = Assert.Single(plan.IgnoredOverrides);
+        Assert.Contains("'blk.0.attn_norm.weight' took longer than", ignored.Reason);
+        var embedding = plan.Tensors.Single(t => t.Name == "token_embd.weight");
+        Assert.Equal(Cpu, embedding.Device); // dev_input, not the dropped override's Vulkan0
+        Assert.Null(embedding.OverridePattern);
+    }
+
+    [Fact]
+    public void A_timed_out_override_is_FM1010_with_the_reason()
+    {
+        var profile = Profile(64, o => o with { TensorOverrides = new[] { new TensorOverride(Catastrophic, "CPU") }.ToEquatableArray() });
+        var advice = Assert.Single(ProfileResolver.Resolve(profile, Dense(4, GgmlType.Q8_0)).Advice, a => a.Id == "FM1010");
+        Assert.Equal("load.tensorOverrides[0]", advice.PropertyPath);
+        Assert.Contains("took longer than 250 ms", advice.Diagnostic.Message);
+    }
+
     [Fact]
     public void Host_buffer_names_mean_the_cpu()
     {

@@ -84,6 +84,29 @@ public class BufferComparisonTests
         Assert.Equal(c.Rows.OrderBy(r => r.Device.GpuIndex).ThenBy(r => r.Kind), c.Rows);
     }
 
+    [Fact]
+    public void Mmap_cpu_weights_are_the_plans_mapped_span()
+    {
+        // gpuLayers 2 of 4: layer 3 and the output on the GPU; token_embd and layers 0–2 are mapped from the file.
+        var model = Model();
+        var profile = new FlashMoeProfile("Mapped",
+            new HardwareSpec(64, 0, new CpuSpec(8, 16), EquatableArray.Create(new GpuSpec("GPU", 24, GpuBackend.Vulkan)), StorageKind.Nvme),
+            new ModelSpec(null, null),
+            LoadOptions.Default with { Mmap = AutoSwitch.On, GpuLayers = GpuLayers.Of(2), ContextSize = 1024 });
+        var resolved = ProfileResolver.Resolve(profile, model);
+        var lastCpu = model.Tensors.Single(t => t.Name == "blk.2.ffn_up.weight");
+        var span = lastCpu.Offset + lastCpu.Bytes; // token_embd starts at offset 0
+
+        var actual = new LlamaBufferReport { ModelBuffers = new Dictionary<string, long> { ["CPU_Mapped"] = span } };
+        var c = BufferComparison.Compare(resolved, actual);
+
+        Assert.True(c.WeightsAreMappedRange);
+        Assert.Equal(span, resolved.Plan.Host.MappedBytes);
+        var weights = c.Find(DeviceRef.Cpu, BufferKind.Weights)!;
+        Assert.Equal(resolved.Plan.Host.MappedBytes, weights.PlannedBytes);
+        Assert.Equal(0, weights.ErrorBytes);
+    }
+
     private static ModelSummary Model()
     {
         var tensors = new List<TensorSummary>();

@@ -95,8 +95,8 @@ internal static class AdviceRules
         var fixes = new List<string>();
         var mmapRatio = h.FootprintRatio;
         fixes.Add(h.RepackedBytes > 0
-            ? Invariant($"mmap keeps it loadable only with enough RAM for the repacked copy (≥ {h.MmapSafeRatio:F2} ×; below 1.0 × it livelocks)")
-            : Invariant($"set load.mmap to true (it runs{SlowdownText(mmapRatio)})"));
+            ? Invariant($"mmap keeps it loadable only with enough RAM for the repacked copy (≥ {h.MmapSafeRatio:F2} ×; below {EvidenceThresholds.RepackMmapLivelockRatio:F1} × it livelocks)")
+            : Invariant($"set load.mmap to true (it runs, {MmapSlowdownText(mmapRatio, withPoints: false)} by the measured curves)"));
         if (c.Host.Gpus.Count > 0 && c.Options.GpuLayerCount < c.Model.BlockCount + 1) fixes.Add("offload more layers to the GPU (load.gpuLayers)");
         if (h.KvCacheBytes > 0) fixes.Add(Invariant($"a smaller context or KV type (host KV {Gib(h.KvCacheBytes):F1} GiB)"));
         fixes.Add("a quantization that fits: " + FittingQuantizations(c.Plan));
@@ -137,7 +137,7 @@ internal static class AdviceRules
             Gib(noMmap.FootprintBytes), Gib(noMmap.UsableBytes), noMmap.FootprintRatio, string.Join("; ", reasons));
     }
 
-    // FM1003: even with mmap the footprint exceeds usable RAM (E:67, E:69, E:74, E:88–E:90, E:97–E:98).
+    // FM1003: even with mmap the footprint exceeds usable RAM, i.e. ratio < 1.0 (E:67, E:69, E:74, E:87–E:89, E:97–E:98).
     private static Advice? HostShareExceedsRam(AdviceContext c)
     {
         if (!c.Options.UseMmap) return null;
@@ -148,14 +148,12 @@ internal static class AdviceRules
         {
             if (ratio >= EvidenceThresholds.RepackMmapLivelockRatio) return null; // the thrash zone above 1.0 × is FM1008
             consequence = Invariant(
-                $"With {Gib(h.RepackedBytes):F1} GiB of repacked weights it will livelock or be killed (measured: livelock at 0.95 ×, OOM below).");
+                $"With {Gib(h.RepackedBytes):F1} GiB of repacked weights it will livelock or be killed (measured: livelock at {EvidenceThresholds.RepackMmapMeasuredLivelockRatio:F2} ×, OOM-killed at {EvidenceThresholds.RepackMmapMeasuredOomRatio:F2} ×).");
         }
         else
         {
             if (ratio >= EvidenceThresholds.MmapFullSpeedRatio) return null;
-            var loss = SlowdownFraction(ratio);
-            consequence = Invariant(
-                $"Expected generation slowdown ≈ {loss * 100:F0} %{(ratio < EvidenceThresholds.MmapSlowdownCurve[EvidenceThresholds.MmapSlowdownCurve.Length - 1].Ratio ? " or worse" : string.Empty)} (measured with mmap: 0.9 × −60 %, 0.85 × −73 %, 0.7 × −91 %; 7–13 × slower on a 40 GB model).");
+            consequence = "Expected generation slowdown with mmap: " + MmapSlowdownText(ratio, withPoints: true) + ".";
             if (c.Host.Storage != StorageKind.Unknown)
             {
                 consequence += Invariant($" About {Gib(h.FootprintBytes - h.UsableBytes):F1} GiB cannot stay cached and is re-read from {c.Host.Storage.ToString().ToLowerInvariant()} storage as tokens need it.");
@@ -192,7 +190,7 @@ internal static class AdviceRules
         {
             reason = Invariant($"it would lock {Gib(h.LockedBytes):F1} GiB of weights while only {Gib(h.UsableBytes):F1} GiB is usable: the lock cannot hold and the rest of the system is starved. Turn load.mlock off or keep more weights on the GPU.");
         }
-        else if (h.LockedBytes <= 0 || h.RepackedBytes >= h.CpuWeightBytes * 0.95)
+        else if (h.LockedBytes <= 0 || h.RepackedBytes >= h.CpuWeightBytes * EvidenceThresholds.MlockUselessRepackedShare)
         {
             reason = h.RepackedBytes > 0
                 ? Invariant($"{Gib(h.RepackedBytes):F1} of the {Gib(h.CpuWeightBytes):F1} GiB host weights are repacked, and repacked weights are never locked: mlock holds only {Gib(h.LockedBytes):F1} GiB and does nothing useful. Turn load.mlock off.")
@@ -268,11 +266,13 @@ internal static class AdviceRules
             c.Options.TypeV.ToString().ToLowerInvariant(), Gib(c.Plan.KvCacheBytes));
     }
 
-    // FM1010: overrides the plan could not apply (E:23: CPU_REPACK is dropped by LLamaSharp).
+    // FM1010: overrides the plan could not apply. An override to CPU_REPACK (dropped by LLamaSharp, E:23) is the
+    // profile check's FM0012 at the same JSON token: it is not reported twice.
     private static IEnumerable<Advice> IgnoredOverrides(AdviceContext c)
     {
         foreach (var o in c.Plan.IgnoredOverrides)
         {
+            if (LlamaPlacement.IsDroppedByLlamaSharp(o.Device)) continue;
             var path = o.Index < c.ExplicitOverrideCount
                 ? "load.tensorOverrides[" + o.Index.ToString(CultureInfo.InvariantCulture) + "]"
                 : "load.expertsOnCpu";
@@ -283,12 +283,44 @@ internal static class AdviceRules
     internal static bool InRepackThrashZone(HostMemoryPlan h) =>
         h.UseMmap && h.RepackedBytes > 0 && h.FootprintRatio >= EvidenceThresholds.RepackMmapLivelockRatio && h.FootprintRatio < h.MmapSafeRatio;
 
-    /// <summary>Fraction of generation speed lost under mmap without repack at <paramref name="ratio"/> (E:67).</summary>
-    internal static double SlowdownFraction(double ratio)
+    /// <summary>Fraction of generation speed lost under mmap without repack at <paramref name="ratio"/> on the 4.9 GB model (E:67).</summary>
+    internal static double SlowdownFraction(double ratio) => Interpolate(EvidenceThresholds.MmapSlowdownCurve, ratio);
+
+    /// <summary>Fraction of generation speed lost under mmap without repack at <paramref name="ratio"/> on the 40 GB model (E:87–E:89).</summary>
+    internal static double LargeModelSlowdownFraction(double ratio) => Interpolate(EvidenceThresholds.MmapLargeModelSlowdownCurve, ratio);
+
+    /// <summary>
+    /// The expected slowdown of mmap (no repack) at <paramref name="ratio"/> by BOTH measured curves, with the measured
+    /// points they rest on: the 4.9 GB model lost nothing down to 0.95 ×, the 40 GB model was ≈ 7 × slower there.
+    /// </summary>
+    internal static string MmapSlowdownText(double ratio, bool withPoints)
     {
-        var curve = EvidenceThresholds.MmapSlowdownCurve;
+        var small = EvidenceThresholds.MmapSlowdownCurve;
+        var large = EvidenceThresholds.MmapLargeModelSlowdownCurve;
+        var smallLoss = SlowdownFraction(ratio);
+        var largeLoss = LargeModelSlowdownFraction(ratio);
+        var smallText = smallLoss <= 0 ? "no loss" : Invariant($"≈ {smallLoss * 100:F0} % lost{OrWorse(small, ratio)}");
+        var largeText = largeLoss <= 0 ? "no loss" : Invariant($"≈ {Times(largeLoss):F1} × slower{OrWorse(large, ratio)}");
+        if (!withPoints)
+        {
+            return Invariant($"at {ratio:F2} × {smallText} on the {EvidenceThresholds.MmapSmallModelGB:0.#} GB model and {largeText} on the {EvidenceThresholds.MmapLargeModelGB:F0} GB model");
+        }
+        var smallPoints = Invariant($"no loss down to {small[0].Ratio:0.0#} ×, ") + string.Join(", ",
+            small.Skip(1).Select(p => Invariant($"−{p.Loss * 100:F0} % at {p.Ratio:0.0#} ×")));
+        var largePoints = Invariant($"full speed at {large[0].Ratio:F1} ×, ≈ {Times(large[1].Loss):F0} × slower at {large[1].Ratio:0.0#} ×, ≈ {Times(large[large.Count - 1].Loss):F0} × at {large[large.Count - 1].Ratio:0.0#} ×");
+        return Invariant(
+            $"at {ratio:F2} × {smallText} by the {EvidenceThresholds.MmapSmallModelGB:0.#} GB model's curve ({smallPoints}) and {largeText} by the {EvidenceThresholds.MmapLargeModelGB:F0} GB model's ({largePoints}); linear between measured points");
+    }
+
+    private static double Times(double loss) => 1 / (1 - loss);
+
+    private static string OrWorse(IReadOnlyList<(double Ratio, double Loss)> curve, double ratio) =>
+        ratio < curve[curve.Count - 1].Ratio ? " or worse" : string.Empty;
+
+    private static double Interpolate(IReadOnlyList<(double Ratio, double Loss)> curve, double ratio)
+    {
         if (ratio >= curve[0].Ratio) return 0;
-        for (var i = 1; i < curve.Length; i++)
+        for (var i = 1; i < curve.Count; i++)
         {
             if (ratio >= curve[i].Ratio)
             {
@@ -297,13 +329,7 @@ internal static class AdviceRules
                 return l0 + (l1 - l0) * (r0 - ratio) / (r0 - r1);
             }
         }
-        return curve[curve.Length - 1].Loss;
-    }
-
-    private static string SlowdownText(double ratio)
-    {
-        var loss = SlowdownFraction(ratio);
-        return loss <= 0 ? " at full speed" : Invariant($", ≈ {loss * 100:F0} % slower by the measured curve");
+        return curve[curve.Count - 1].Loss;
     }
 
     private static string FittingQuantizations(MemoryPlan plan)
@@ -327,7 +353,7 @@ internal static class AdviceRules
         if (advice is not null) list.Add(advice);
     }
 
-    private static double Gib(long bytes) => bytes / (double)Units.GiB;
+    private static double Gib(long bytes) => Units.ToGiB(bytes);
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,3 +1,6 @@
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+
 namespace FlashMoe.Planning;
 
 /// <summary>
@@ -23,28 +26,75 @@ public static class EvidenceThresholds
     /// </summary>
     public const double NoMmapFitRatio = 1.0;
 
+    /// <summary>
+    /// no-mmap was OOM-killed during load at this RAM limit × the file: E:68, E:70 (4.0/4.9 GB at 1.0 ×), E:88 (40 GB at
+    /// 0.95 ×, full speed at 1.0 × with its larger headroom).
+    /// </summary>
+    public const double NoMmapMeasuredOomRatio = 1.0;
+
+    /// <summary>no-mmap ran at full speed from this RAM limit × the file: E:68 (22.7 tok/s at 1.02 ×), E:95.</summary>
+    public const double NoMmapMeasuredFullSpeedRatio = 1.02;
+
+    /// <summary>
+    /// Warm (page-cached) load of the 40 GB model, mmap vs no-mmap, in seconds: E:85 "mmap warm load 0.04–0.5 s vs
+    /// no-mmap 25–30 s" (same generation speed when everything fits, E:86–E:87).
+    /// </summary>
+    public const double MmapWarmLoadSecondsMin = 0.04, MmapWarmLoadSecondsMax = 0.5, NoMmapLoadSecondsMin = 25, NoMmapLoadSecondsMax = 30;
+
     // ---- mmap without repack -------------------------------------------------------------------
 
     /// <summary>
-    /// mmap without repacked types runs at full speed down to this ratio of usable RAM to host footprint.
-    /// E:67 (Q8_0 4.9 GB: 18.0 tok/s at 0.95 ×, 8.2 at 0.9 ×), E:74 (5–7 MiB re-read per token at
-    /// 1.0–0.95 ×), E:97 ("past ≈ 0.95 × it is 7–13 × slower").
+    /// mmap without repacked types runs at full speed only while usable RAM covers the host footprint: ratio ≥ 1.0.
+    /// The 4.9 GB model kept its speed down to 0.95 × (E:67: 18.0 tok/s), but the 40 GB model ran at full speed only
+    /// at ≥ 1.0 × (E:87: 34–43 tok/s) and ≈ 7 × slower at 0.95 × (E:88: 5.6 tok/s); E:97 "past ≈ 0.95 × it is
+    /// 7–13 × slower". Below this ratio FM1003 fires and gives both curves.
     /// </summary>
-    public const double MmapFullSpeedRatio = 0.95;
+    public const double MmapFullSpeedRatio = 1.0;
+
+    /// <summary>The small model measured behind <see cref="MmapSlowdownCurve"/>: 4.9 GB Q8_0 MoE, 2 threads (E:39, E:67).</summary>
+    public const double MmapSmallModelGB = 4.9;
+
+    /// <summary>The large model measured behind <see cref="MmapLargeModelSlowdownCurve"/>: 40.2 GB Q8_0 MoE, 16 threads (E:80–E:81).</summary>
+    public const double MmapLargeModelGB = 40.2;
 
     /// <summary>
-    /// Measured generation slowdown of mmap (no repack) against the ratio of RAM to model, as
-    /// (ratio, fraction of speed lost) points from E:67 relative to the 1.5 × run (21.4 tok/s):
-    /// 0.9 × → 8.2 (−62 %, issue: −60 %), 0.85 × → 5.7 (−73 %), 0.7 × → 1.94 (−91 %).
-    /// Linear interpolation between points; below the last point the loss is at least 91 %.
+    /// Generation slowdown of mmap (no repack) on the 4.9 GB model against the ratio of RAM to model, as (ratio,
+    /// fraction of speed lost) points from E:67 relative to the 1.5 × run (21.4 tok/s): no loss down to 0.95 × (18.0),
+    /// 0.9 × → 8.2 (−62 %, issue: −60 %), 0.85 × → 5.7 (−73 %), 0.7 × → 1.94 (−91 %). Linear interpolation between
+    /// points; below the last point the loss is at least 91 %. The 40 GB run is far less forgiving:
+    /// <see cref="MmapLargeModelSlowdownCurve"/>.
     /// </summary>
-    public static readonly (double Ratio, double Loss)[] MmapSlowdownCurve =
+    public static readonly IReadOnlyList<(double Ratio, double Loss)> MmapSlowdownCurve = new ReadOnlyCollection<(double, double)>(new[]
     {
-        (MmapFullSpeedRatio, 0.0),
+        (0.95, 0.0),
         (0.90, 0.60),
         (0.85, 0.73),
         (0.70, 0.91),
-    };
+    });
+
+    /// <summary>
+    /// Full generation speed of the 40 GB model with mmap at 1.0–1.2 × (E:87: 34–43 tok/s; the midpoint, 38.5), the
+    /// reference of <see cref="MmapLargeModelSlowdownCurve"/>.
+    /// </summary>
+    public const double MmapLargeModelFullTokensPerSecond = 38.5;
+
+    /// <summary>
+    /// Generation slowdown of mmap (no repack) on the 40 GB model, as (ratio, fraction of speed lost) points from the
+    /// measured tok/s (E:87–E:89) against <see cref="MmapLargeModelFullTokensPerSecond"/>: full speed at 1.0 ×; 0.95 × →
+    /// 5.6 tok/s (≈ 7 × slower), 0.9 × → 5.2–6.1 (midpoint 5.65), 0.85 × → 5.1, 0.8 × → 3.9, 0.75 × → 2.9 (≈ 13 × slower).
+    /// Linear between points; below the last point at least that slow.
+    /// </summary>
+    public static readonly IReadOnlyList<(double Ratio, double Loss)> MmapLargeModelSlowdownCurve = new ReadOnlyCollection<(double, double)>(new[]
+    {
+        (1.00, 0.0),
+        (0.95, LossAt(5.6)),
+        (0.90, LossAt(5.65)),
+        (0.85, LossAt(5.1)),
+        (0.80, LossAt(3.9)),
+        (0.75, LossAt(2.9)),
+    });
+
+    private static double LossAt(double tokensPerSecond) => 1 - tokensPerSecond / MmapLargeModelFullTokensPerSecond;
 
     // ---- mmap with repacked weights ------------------------------------------------------------
 
@@ -67,6 +117,19 @@ public static class EvidenceThresholds
     /// OOM at 0.85 ×; E:98 "livelocks below 1.0 ×".
     /// </summary>
     public const double RepackMmapLivelockRatio = 1.0;
+
+    /// <summary>The RAM limits × the file where mmap + repack was measured to livelock (0.95 ×) and be OOM-killed (0.85 ×), E:69.</summary>
+    public const double RepackMmapMeasuredLivelockRatio = 0.95, RepackMmapMeasuredOomRatio = 0.85;
+
+    /// <summary>Warm load of the 4.0 GB Q4_0 model with repack, mmap vs no-mmap, in seconds (E:43–E:44: 3.1 vs 6.6 s).</summary>
+    public const double RepackMmapLoadSeconds = 3.1, RepackNoMmapLoadSeconds = 6.6;
+
+    /// <summary>
+    /// When at least this share of the host weights is repacked, mlock holds next to nothing (repacked weights are never
+    /// locked, E:34–E:35) and FM1005 calls it useless rather than partial. A judgement, not a measured figure: what is
+    /// left to lock is under 5 % of the host share.
+    /// </summary>
+    public const double MlockUselessRepackedShare = 0.95;
 
     /// <summary>Measured thrash figures quoted in FM1008 (E:69–E:70 at 1.0–1.1 ×).</summary>
     public const double RepackThrashTokensPerSecond = 1.4;
@@ -131,6 +194,22 @@ public static class EvidenceThresholds
     /// ≈ 1/3 of the weights at Q4_K.
     /// </summary>
     public const double Q3KmHigherShare = 1.0 / 3.0;
+
+    // ---- host-only advice (FM2xxx) ----------------------------------------------------------------
+
+    /// <summary>
+    /// FM2001 (huge pages for no-mmap) only from this model size: a no-mmap load without huge pages faults ≈ 2.2 s
+    /// per GB (E:46: 9.0 s for the 4.0 GB model; E:52–E:54: 2.2 s with huge pages), so below 1 GiB the gain is
+    /// a second or two and the advice would be noise.
+    /// </summary>
+    public const long HugePageAdviceMinModelBytes = Units.GiB;
+
+    /// <summary>
+    /// FM2002: a container limit at or below this share of the installed RAM is "far below" it and decides the plan. A
+    /// judgement, not a measured figure: the sweeps (E:61–E:62, cgroup limits) show what matters is the limit the process runs under;
+    /// a limit within a quarter of the RAM plans much like the RAM itself once the reserve is taken off.
+    /// </summary>
+    public const double ContainerLimitFarBelowRatio = 0.75;
 
     // ---- CPU facts -----------------------------------------------------------------------------
 

@@ -14,15 +14,6 @@ namespace FlashMoe.Planning;
 public static class HostAdvice
 {
     /// <summary>
-    /// Below this model size a no-mmap load takes a couple of seconds at most (≈ 2.2 s per GB measured without
-    /// huge pages), so FM2001 would be noise.
-    /// </summary>
-    public const long HugePageAdviceMinModelBytes = Units.GiB;
-
-    /// <summary>A limit at or below this share of the installed RAM is "far below" it (FM2002).</summary>
-    public const double ContainerLimitFarBelowRatio = 0.75;
-
-    /// <summary>
     /// Evaluates the host-only rules for loading with <paramref name="options"/> on <paramref name="host"/>.
     /// </summary>
     /// <param name="host">Facts about the machine (normally detected by the runtime).</param>
@@ -43,16 +34,16 @@ public static class HostAdvice
             && IsLinux(host)
             && string.Equals(host.TransparentHugePages, "madvise", StringComparison.Ordinal)
             && host.MallocHugePages != true
-            && (modelBytes is null || modelBytes >= HugePageAdviceMinModelBytes))
+            && (modelBytes is null || modelBytes >= EvidenceThresholds.HugePageAdviceMinModelBytes))
         {
             advice.Add(FlashMoeDiagnostic.Create(
                 DiagnosticCatalog.FM2001NoMmapWithoutHugePages, null,
-                modelBytes is { } b ? FormatBytes(b) : "size unknown"));
+                modelBytes is { } b ? Units.FormatSize(b) : "size unknown"));
         }
 
         // FM2002: only a limit clearly below the RAM changes the story; a limit near the RAM is the RAM.
         if (host.MemoryLimitBytes is { } limit && host.TotalRamBytes > 0
-            && limit <= host.TotalRamBytes * ContainerLimitFarBelowRatio)
+            && limit <= host.TotalRamBytes * EvidenceThresholds.ContainerLimitFarBelowRatio)
         {
             advice.Add(FlashMoeDiagnostic.Create(
                 DiagnosticCatalog.FM2002ContainerLimitDecides, null,
@@ -70,8 +61,8 @@ public static class HostAdvice
             {
                 advice.Add(FlashMoeDiagnostic.Create(
                     DiagnosticCatalog.FM2003MlockBeyondLimit, null,
-                    FormatBytes(lockLimit),
-                    modelBytes is { } m ? FormatBytes(m) + " of model weights" : "installed RAM"));
+                    Units.FormatSize(lockLimit),
+                    modelBytes is { } m ? Units.FormatSize(m) + " of model weights" : "installed RAM"));
             }
         }
 
@@ -109,9 +100,4 @@ public static class HostAdvice
 
     private static bool IsLinux(HostFacts host) =>
         string.Equals(host.OperatingSystem, "linux", StringComparison.OrdinalIgnoreCase);
-
-    private static string FormatBytes(long bytes) =>
-        bytes >= Units.GiB
-            ? (bytes / (double)Units.GiB).ToString("0.0", CultureInfo.InvariantCulture) + " GiB"
-            : (bytes / (double)Units.MiB).ToString("0.#", CultureInfo.InvariantCulture) + " MiB";
 }

@@ -1,3 +1,5 @@
+using System;
+using System.Globalization;
 using FlashMoe.Profiles;
 
 namespace FlashMoe.Planning;
@@ -72,4 +74,19 @@ public static class Units
     public const long GiB = 1L << 30;
     /// <summary>10^9 bytes.</summary>
     public const long GB = 1_000_000_000L;
+
+    /// <summary>Bytes in GiB as a number, for format strings (e.g. <c>{ToGiB(x):F1} GiB</c>).</summary>
+    public static double ToGiB(long bytes) => bytes / (double)GiB;
+
+    /// <summary>Bytes as GiB text, e.g. <c>12.3 GiB</c>: invariant culture, <paramref name="number"/> a .NET number format.</summary>
+    public static string FormatGiB(long bytes, string number = "0.0") =>
+        ToGiB(bytes).ToString(number, CultureInfo.InvariantCulture) + " GiB";
+
+    /// <summary>Bytes as MiB text, e.g. <c>417.66 MiB</c> (llama.cpp's own unit and precision by default).</summary>
+    public static string FormatMiB(long bytes, string number = "0.00") =>
+        (bytes / (double)MiB).ToString(number, CultureInfo.InvariantCulture) + " MiB";
+
+    /// <summary>GiB text from 1 GiB (in absolute value) up, MiB text below, each with its own number format.</summary>
+    public static string FormatSize(long bytes, string gibNumber = "0.0", string mibNumber = "0.#") =>
+        Math.Abs(bytes) >= GiB ? FormatGiB(bytes, gibNumber) : FormatMiB(bytes, mibNumber);
 }

@@ -37,6 +37,18 @@ public static class LlamaPlacement
     /// </summary>
     public const string ExpertsRegex = @"\.ffn_(up|down|gate|gate_up)_(ch|)exps";
 
+    /// <summary>The CPU repack buffer type's name (<c>ggml/src/ggml-cpu/repack.cpp</c>).</summary>
+    public const string CpuRepackBufferType = "CPU_REPACK";
+
+    /// <summary>
+    /// True when LLamaSharp 0.30 silently drops a tensor override naming <paramref name="device"/>: <c>CPU_REPACK</c>
+    /// in any case (evidence.md, LLamaSharp 0.30.0 facts: "A tensor-buffer override naming CPU_REPACK is silently
+    /// dropped by LLamaSharp"; it accepts only a device's default buffer type). The one test every layer uses: the
+    /// profile check (FM0012), the plan (the override is ignored) and the runtime (listed as not applied).
+    /// </summary>
+    public static bool IsDroppedByLlamaSharp(string? device) =>
+        string.Equals(device, CpuRepackBufferType, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Bound on regex matching per tensor name; a pathological pattern must not hang the build.</summary>
     public static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(250);
 
@@ -148,19 +160,31 @@ public static class LlamaPlacement
 
     /// <summary>
     /// The first override whose regex is found in <paramref name="tensorName"/> (<c>std::regex_search</c>, first match
-    /// wins: <c>llama_model::load_tensors</c>, <c>create_tensor</c>), or null.
+    /// wins: <c>llama_model::load_tensors</c>, <c>create_tensor</c>), or null. An override whose match exceeds
+    /// <see cref="RegexTimeout"/> is removed from <paramref name="active"/> and recorded in <paramref name="ignored"/>
+    /// (FM1010), so a catastrophic pattern costs one timeout, not one per tensor.
     /// </summary>
-    public static CompiledOverride? Match(IReadOnlyList<CompiledOverride> overrides, string tensorName)
+    /// <param name="active">The overrides still in play; timed-out ones are removed from it.</param>
+    /// <param name="tensorName">The tensor's name.</param>
+    /// <param name="ignored">Receives an entry for each override dropped by a timeout.</param>
+    public static CompiledOverride? Match(List<CompiledOverride> active, string tensorName, List<IgnoredOverride> ignored)
     {
-        foreach (var o in overrides)
+        if (active is null) throw new ArgumentNullException(nameof(active));
+        if (ignored is null) throw new ArgumentNullException(nameof(ignored));
+        for (var i = 0; i < active.Count; i++)
         {
+            var o = active[i];
             try
             {
                 if (o.Regex.IsMatch(tensorName)) return o;
             }
             catch (RegexMatchTimeoutException)
             {
-                // A pattern too slow to evaluate is treated as not matching; the plan stays bounded.
+                ignored.Add(new IgnoredOverride(o.Pattern, o.DeviceName, string.Format(CultureInfo.InvariantCulture,
+                    "matching the pattern against '{0}' took longer than {1:0} ms (catastrophic backtracking?), so the plan cannot tell which tensors it moves; simplify the pattern",
+                    tensorName, RegexTimeout.TotalMilliseconds), o.Index));
+                active.RemoveAt(i);
+                i--;
             }
         }
         return null;
@@ -197,9 +221,9 @@ public static class LlamaPlacement
         problem = null;
         var trimmed = (name ?? string.Empty).Trim();
         if (string.Equals(trimmed, "CPU", StringComparison.OrdinalIgnoreCase)) return DeviceRef.Cpu;
-        if (string.Equals(trimmed, "CPU_REPACK", StringComparison.OrdinalIgnoreCase))
+        if (IsDroppedByLlamaSharp(trimmed))
         {
-            problem = "LLamaSharp 0.30 silently drops an override naming CPU_REPACK (evidence: LLamaSharp facts)";
+            problem = "LLamaSharp 0.30 silently drops an override naming " + CpuRepackBufferType + " (evidence: LLamaSharp facts)";
             return null;
         }
         if (trimmed.EndsWith("_Host", StringComparison.OrdinalIgnoreCase)) return DeviceRef.Cpu;

@@ -440,7 +440,7 @@ internal sealed class PreparedModel
     {
         Model = model;
         Tensors = DeclaredModel.TensorsOf(model);
-        var compiled = LlamaPlacement.Compile(overrides, gpuCount, Ignored);
+        var active = new List<CompiledOverride>(LlamaPlacement.Compile(overrides, gpuCount, Ignored));
         Matches = new CompiledOverride?[Tensors.Count];
         long fileBytes = 0;
         TensorSummary? embedding = null;
@@ -448,7 +448,7 @@ internal sealed class PreparedModel
         for (var i = 0; i < Tensors.Count; i++)
         {
             var t = Tensors[i];
-            Matches[i] = LlamaPlacement.Match(compiled, t.Name);
+            Matches[i] = LlamaPlacement.Match(active, t.Name, Ignored);
             fileBytes += t.Bytes;
             if (t.Role == TensorRole.TokenEmbedding && t.Name == "token_embd.weight") embedding = t;
             if (t.Name == "output.weight") hasOutput = true;
@@ -457,7 +457,28 @@ internal sealed class PreparedModel
         if (!hasOutput && embedding is not null && Tensors.Count > 0)
         {
             TiedEmbedding = embedding;
-            TiedMatch = LlamaPlacement.Match(compiled, embedding.Name);
+            TiedMatch = LlamaPlacement.Match(active, embedding.Name, Ignored);
+        }
+        DropTimedOutMatches(active);
+        Ignored.Sort((a, b) => a.Index.CompareTo(b.Index));
+    }
+
+    /// <summary>
+    /// An override dropped after a match timeout may already have matched earlier tensors: place those as if it had
+    /// never been there (re-matching can drop another override, hence the loop; each round removes one at least).
+    /// </summary>
+    private void DropTimedOutMatches(List<CompiledOverride> active)
+    {
+        while (true)
+        {
+            var remaining = new HashSet<int>(active.Select(o => o.Index));
+            var before = active.Count;
+            for (var i = 0; i < Matches.Length; i++)
+            {
+                if (Matches[i] is { } m && !remaining.Contains(m.Index)) Matches[i] = LlamaPlacement.Match(active, Tensors[i].Name, Ignored);
+            }
+            if (TiedMatch is { } tied && !remaining.Contains(tied.Index)) TiedMatch = LlamaPlacement.Match(active, TiedEmbedding!.Name, Ignored);
+            if (active.Count == before) return;
         }
     }
 
@@ -467,7 +488,7 @@ internal sealed class PreparedModel
     public List<IgnoredOverride> Ignored { get; } = new();
     public long FileTensorBytes { get; }
     public TensorSummary? TiedEmbedding { get; }
-    public CompiledOverride? TiedMatch { get; }
+    public CompiledOverride? TiedMatch { get; private set; }
 
     public long[] KvLayerBytes(int contextSize, KvCacheType k, KvCacheType v)
     {

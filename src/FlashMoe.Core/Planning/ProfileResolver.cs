@@ -220,12 +220,12 @@ public static class ProfileResolver
         if (!h.NoMmapFits)
         {
             return Decide(true, "mmap.no-mmap-does-not-fit", Invariant(
-                $"no-mmap needs {Gib(h.FootprintBytes):F1} GiB of anonymous memory but {Gib(h.UsableBytes):F1} GiB is usable ({h.FootprintRatio:F2} ×): only mmap keeps the model runnable (measured: no-mmap OOM at 1.0 ×)"));
+                $"no-mmap needs {Gib(h.FootprintBytes):F1} GiB of anonymous memory but {Gib(h.UsableBytes):F1} GiB is usable ({h.FootprintRatio:F2} ×): only mmap keeps the model runnable (measured: no-mmap OOM-killed at {EvidenceThresholds.NoMmapMeasuredOomRatio:F1} ×, full speed at {EvidenceThresholds.NoMmapMeasuredFullSpeedRatio:F2} ×)"));
         }
         if (facts.HostWeightsBesideGpu > 0)
         {
             return Decide(false, "mmap.pinned-host-buffers", Invariant(
-                $"{Gib(facts.HostWeightsBesideGpu):F1} GiB of layer weights stay on the CPU beside a GPU: without mmap they live in pinned host buffers (seed: 1.5 → 2.4 tok/s; llama.cpp PR 20978: prompt 298 → 544 t/s), and no-mmap fits ({h.FootprintRatio:F2} ×)"));
+                $"{Gib(facts.HostWeightsBesideGpu):F1} GiB of layer weights stay on the CPU beside a GPU: without mmap they live in pinned host buffers (seed: {EvidenceThresholds.SeedMmapTokensPerSecond:F1} → {EvidenceThresholds.SeedNoMmapTokensPerSecond:F1} tok/s; llama.cpp PR 20978: prompt {EvidenceThresholds.Pr20978MmapPromptTokensPerSecond:F0} → {EvidenceThresholds.Pr20978NoMmapPromptTokensPerSecond:F0} t/s), and no-mmap fits ({h.FootprintRatio:F2} ×)"));
         }
         if (h.RepackedBytes > 0)
         {
@@ -233,10 +233,10 @@ public static class ProfileResolver
             if (objective == Objective.Latency && h.FootprintRatio >= mmapSafe)
             {
                 return Decide(true, "mmap.latency-repack-fits", Invariant(
-                    $"objective latency: mmap loads faster (measured 3.1 vs 6.6 s) and RAM covers the file pages plus the {Gib(h.RepackedBytes):F1} GiB repacked copy ({h.FootprintRatio:F2} × ≥ {mmapSafe:F2} ×), at twice the RSS"));
+                    $"objective latency: mmap loads faster (measured {EvidenceThresholds.RepackMmapLoadSeconds:F1} vs {EvidenceThresholds.RepackNoMmapLoadSeconds:F1} s) and RAM covers the file pages plus the {Gib(h.RepackedBytes):F1} GiB repacked copy ({h.FootprintRatio:F2} × ≥ {mmapSafe:F2} ×), at twice the RSS"));
             }
             return Decide(false, "mmap.repacked-weights", Invariant(
-                $"{Gib(h.RepackedBytes):F1} GiB of CPU weights are repacked: mmap would keep the file pages plus the repacked copy (measured 7.4 vs 3.9 GiB RSS, thrash below ≈ 1.15 ×) at the same speed; no-mmap fits ({h.FootprintRatio:F2} ×)"));
+                $"{Gib(h.RepackedBytes):F1} GiB of CPU weights are repacked: mmap would keep the file pages plus the repacked copy (measured peak RSS {EvidenceThresholds.RepackMmapPeakRssMiB / 1024:F1} vs {EvidenceThresholds.RepackNoMmapPeakRssMiB / 1024:F1} GiB, thrash below ≈ {EvidenceThresholds.RepackMmapSafeRatio:F2} ×) at the same speed; no-mmap fits ({h.FootprintRatio:F2} ×)"));
         }
         if (host.Storage is StorageKind.Hdd or StorageKind.Network)
         {
@@ -244,10 +244,10 @@ public static class ProfileResolver
                 $"the model is on {host.Storage.ToString().ToLowerInvariant()} storage: page-cache misses under mmap re-read it slowly; no-mmap reads it once and fits ({h.FootprintRatio:F2} ×)"));
         }
         return Decide(true, "mmap.fits-fast-load", Invariant(
-            $"everything fits ({h.FootprintRatio:F2} ×) and nothing is repacked: both modes generate at the same speed, and mmap (re)loads far faster (measured 0.04–0.5 s vs 25–30 s for 40 GB)"));
+            $"everything fits ({h.FootprintRatio:F2} ×) and nothing is repacked: both modes generate at the same speed, and mmap (re)loads far faster (measured {EvidenceThresholds.MmapWarmLoadSecondsMin:0.##}–{EvidenceThresholds.MmapWarmLoadSecondsMax:0.##} s vs {EvidenceThresholds.NoMmapLoadSecondsMin:F0}–{EvidenceThresholds.NoMmapLoadSecondsMax:F0} s for {EvidenceThresholds.MmapLargeModelGB:F0} GB)"));
     }
 
-    internal static double Gib(long bytes) => bytes / (double)Units.GiB;
+    internal static double Gib(long bytes) => Units.ToGiB(bytes);
 
     internal static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -299,7 +299,7 @@ public sealed record LlamaBufferReport
         return sb.ToString();
     }
 
-    private static string MiB(long bytes) => (bytes / (double)Units.MiB).ToString("0.00", CultureInfo.InvariantCulture) + " MiB";
+    private static string MiB(long bytes) => Units.FormatMiB(bytes);
 
     private static bool TryMiB(string text, out long bytes)
     {

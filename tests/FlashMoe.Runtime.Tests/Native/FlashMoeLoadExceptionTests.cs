@@ -59,4 +59,21 @@ public class FlashMoeLoadExceptionTests
         Assert.StartsWith("llama.cpp could not load '/m.gguf': out of memory (predicted by FM2003: mlock is requested", error.Message);
         Assert.Same(advice, Assert.Single(error.Advice));
     }
+
+    [Fact]
+    public void Info_level_advice_is_not_named_as_a_prediction()
+    {
+        var info = FlashMoeDiagnostic.Create(DiagnosticCatalog.DeclaredFactsUsed, null, "m.gguf", 2.0, 4, "dense", "nothing");
+        var warning = FlashMoeDiagnostic.Create(DiagnosticCatalog.FM2003MlockBeyondLimit, null, "8 MiB", "2.0 GiB of model weights");
+
+        var onlyInfo = new FlashMoeLoadException("/m.gguf", "out of memory", advice: new[] { info });
+        Assert.Equal("llama.cpp could not load '/m.gguf': out of memory", onlyInfo.Message);
+        Assert.Same(info, Assert.Single(onlyInfo.Advice));
+
+        var both = new FlashMoeLoadException("/m.gguf", "out of memory", advice: new[] { info, warning });
+        Assert.Contains("(predicted by FM2003: ", both.Message);
+        Assert.DoesNotContain("FM1007", both.Message);
+        Assert.DoesNotContain("declared facts", both.Message);
+        Assert.Equal(2, both.Advice.Count);
+    }
 }
