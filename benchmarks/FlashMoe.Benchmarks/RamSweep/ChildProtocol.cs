@@ -25,4 +25,13 @@ internal sealed record ChildResult
     public long? DetectedLimitBytes { get; init; }
     public List<string> Advice { get; init; } = new();
     public bool UsedMmap { get; init; }
+    /// <summary>The plan's host buffers next to what llama.cpp logged (from <c>LoadedModel.CompareWithPlan</c>).</summary>
+    public List<BufferFigure> Buffers { get; init; } = new();
+    /// <summary>The plan's host footprint (weights + KV + compute + output + runtime overhead).</summary>
+    public long PlannedFootprintBytes { get; init; }
+    /// <summary>The runtime overhead the plan adds on top of llama.cpp's buffers.</summary>
+    public long PlannedOverheadBytes { get; init; }
 }
+
+/// <summary>One host buffer: planned and actual bytes.</summary>
+internal sealed record BufferFigure(string Kind, long PlannedBytes, long? ActualBytes);

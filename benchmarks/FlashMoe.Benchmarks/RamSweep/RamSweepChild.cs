@@ -78,6 +78,7 @@ internal static class RamSweepChild
             Console.WriteLine(FormattableString.Invariant($"{ChildProtocol.Marker}token {generated} {clock.ElapsedMilliseconds}"));
         }
         generation.Stop();
+        var comparison = loaded.CompareWithPlan();
 
         var ttft = firstToken ?? generation.Elapsed;
         var rest = generation.Elapsed - ttft;
@@ -93,6 +94,9 @@ internal static class RamSweepChild
             DetectedLimitBytes = host.MemoryLimitBytes,
             Advice = resolved.Advice.Select(a => a.Id).ToList(),
             UsedMmap = resolved.Options.UseMmap,
+            Buffers = comparison?.Rows.Where(r => r.Device.IsCpu).Select(r => new BufferFigure(r.Kind.ToString(), r.PlannedBytes, r.ActualBytes)).ToList() ?? new(),
+            PlannedFootprintBytes = resolved.Plan.Host.FootprintBytes,
+            PlannedOverheadBytes = resolved.Plan.Host.RuntimeOverheadBytes,
         };
         Console.WriteLine(ChildProtocol.Marker + "result " + JsonSerializer.Serialize(result));
         return 0;

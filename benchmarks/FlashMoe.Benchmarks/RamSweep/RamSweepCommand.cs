@@ -96,7 +96,9 @@ internal static class RamSweepCommand
         if (options.OutputPath is { } output)
         {
             File.WriteAllText(output, markdown);
-            log.WriteLine($"wrote {output}");
+            var raw = Path.ChangeExtension(output, ".json");
+            File.WriteAllText(raw, report.RenderJson());
+            log.WriteLine($"wrote {output} and the raw runs to {raw}");
         }
         return 0;
     }

@@ -67,7 +67,7 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
         sb.AppendLine(Invariant(
             $"Runs: {options.Threads} threads, context {options.ContextSize}, {options.Tokens} tokens, {options.Repeats} repeat(s) (medians), time-out {options.Timeout.TotalSeconds:0} s; each run a fresh process in its own cgroup v1 memory group under `{cgroupParent}` with `memory.limit_in_bytes` = ratio × file size; the model evicted from the page cache first ({methods}; still cached before a run, by {probes}: at most {(maxResident < 0 ? "unknown" : ByteSize.Format(maxResident))})."));
         sb.AppendLine();
-        sb.AppendLine("Columns: result (OOM = killed by the group's OOM killer, with the phase it was in; time-out = still running at the time-out, killed); load = weights load (LoadAsync); prompt = time to the first token (prompt processing included); gen = tokens/s after the first (≈ partial rate before a time-out); VmHWM = the child's peak RSS; group peak = `memory.max_usage_in_bytes` (anonymous memory + page cache charged to the group); plan × = the plan's usable RAM ÷ host footprint for that limit; plan advice = the FM1xxx IDs FlashMoe raises for that mode at that limit (FM1001 no-mmap will not fit, FM1002 mmap where no-mmap is better, FM1003 mmap short of RAM, FM1008 mmap + repack thrash); auto = what `mmap: \"auto\"` resolves to.");
+        sb.AppendLine("Columns: result (OOM = killed by the group's OOM killer, with the phase it was in; time-out = still running at the time-out, killed); load = weights load (LoadAsync); prompt = time to the first token (prompt processing included); gen = tokens/s after the first (median, with the range over repeats; ≈ partial rate before a time-out); VmHWM = the child's peak RSS; group peak = `memory.max_usage_in_bytes` (anonymous memory + page cache charged to the group); plan × = the plan's usable RAM ÷ host footprint for that limit; plan advice = the FM1xxx IDs FlashMoe raises for that mode at that limit (FM1001 no-mmap will not fit, FM1002 mmap where no-mmap is better, FM1003 mmap short of RAM, FM1008 mmap + repack thrash); auto = what `mmap: \"auto\"` resolves to.");
         foreach (var section in _sections)
         {
             sb.AppendLine();
@@ -75,6 +75,48 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
         }
         return sb.ToString();
     }
+
+    /// <summary>Every run with its cell and prediction, for re-analysis.</summary>
+    public string RenderJson() => System.Text.Json.JsonSerializer.Serialize(
+        _sections.Select(s => new
+        {
+            s.Label,
+            s.Path,
+            FileBytes = s.Model.FileSizeBytes,
+            Cells = s.Cells.Select(c => new
+            {
+                Mode = RamSweepCommand.ModeText(c.Mode),
+                c.Ratio,
+                c.LimitBytes,
+                Prediction = new
+                {
+                    c.Prediction.FootprintRatio,
+                    c.Prediction.FootprintBytes,
+                    c.Prediction.RepackedBytes,
+                    Advice = c.Prediction.AdviceByMode[c.Mode],
+                    c.Prediction.AutoUsesMmap,
+                    c.Prediction.AutoRule,
+                },
+                Runs = c.Runs.Select(r => new
+                {
+                    Kind = r.Kind.ToString(),
+                    r.Phase,
+                    r.PhaseMs,
+                    r.Result,
+                    r.LimitBytes,
+                    r.CgroupPeakBytes,
+                    r.FailCount,
+                    r.OomKills,
+                    r.ResidentBeforeBytes,
+                    r.WallSeconds,
+                    r.ExitCode,
+                    r.TokensSeen,
+                    r.PartialTokensPerSecond,
+                    r.Detail,
+                }),
+            }),
+        }),
+        new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
 
     private static void RenderSection(StringBuilder sb, SweepSection section)
     {
@@ -96,6 +138,14 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
         }
         var mismatches = section.Cells.SelectMany(c => c.Runs.Where(r => r.Result is not null && !SameAdvice(r.Result.Advice, c.Prediction.AdviceByMode[c.Mode]))
             .Select(r => Invariant($"{RamSweepCommand.ModeText(c.Mode)} {c.Ratio:0.00}×: child saw limit {MiB(r.Result!.DetectedLimitBytes)} MiB and raised {string.Join(" ", r.Result.Advice)}"))).ToList();
+        var buffers = section.Cells.SelectMany(c => c.Runs).Select(r => r.Result).FirstOrDefault(r => r is { UsedMmap: false, Buffers.Count: > 0 });
+        if (buffers is not null)
+        {
+            sb.AppendLine();
+            sb.AppendLine(Invariant($"Host buffers, plan vs llama.cpp's log (a no-mmap run): ") + string.Join(", ", buffers.Buffers.Select(b =>
+                Invariant($"{b.Kind} {MiB(b.PlannedBytes)} vs {MiB(b.ActualBytes)} MiB"))) +
+                Invariant($"; the plan adds {MiB(buffers.PlannedOverheadBytes)} MiB runtime overhead: footprint {MiB(buffers.PlannedFootprintBytes)} MiB ({buffers.PlannedFootprintBytes / (double)Math.Max(1, m.FileSizeBytes):0.000} × file)."));
+        }
         var finished = section.Cells.SelectMany(c => c.Runs).Count(r => r.Result is not null);
         sb.AppendLine();
         sb.AppendLine(mismatches.Count == 0
@@ -137,7 +187,8 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
     private static string TokensText(IReadOnlyList<RunOutcome> runs)
     {
         var ok = runs.Where(r => r.Result is not null).Select(r => (double?)r.Result!.TokensPerSecond).ToList();
-        if (ok.Count > 0) return Rate(Median(ok));
+        if (ok.Count > 1) return Rate(Median(ok)) + " (" + Rate(ok.Min()) + "–" + Rate(ok.Max()) + ")";
+        if (ok.Count == 1) return Rate(ok[0]);
         var partial = runs.Where(r => r.PartialTokensPerSecond is not null).ToList();
         if (partial.Count > 0) return Invariant($"≈ {Rate(Median(partial.Select(r => r.PartialTokensPerSecond)))} ({partial.Max(r => r.TokensSeen)} tok)");
         return "–";
