@@ -102,19 +102,7 @@ public static class ResolvedLoadOptionsExtensions
     /// (BF16 = 30, IQ4_NL = 20) but passes the value through to llama.cpp unchanged, so the id is cast from
     /// Core's <see cref="GgmlType"/>, which is numbered exactly like ggml.h.
     /// </summary>
-    public static GGMLType ToGgmlType(KvCacheType type) => (GGMLType)(int)(type switch
-    {
-        KvCacheType.F32 => GgmlType.F32,
-        KvCacheType.F16 => GgmlType.F16,
-        KvCacheType.BF16 => GgmlType.BF16,
-        KvCacheType.Q8_0 => GgmlType.Q8_0,
-        KvCacheType.Q4_0 => GgmlType.Q4_0,
-        KvCacheType.Q4_1 => GgmlType.Q4_1,
-        KvCacheType.Q5_0 => GgmlType.Q5_0,
-        KvCacheType.Q5_1 => GgmlType.Q5_1,
-        KvCacheType.IQ4_NL => GgmlType.IQ4_NL,
-        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown KV cache type."),
-    });
+    public static GGMLType ToGgmlType(KvCacheType type) => (GGMLType)(int)KvCacheEstimator.ToGgml(type);
 
     /// <summary>
     /// llama.cpp's default (Layer: layers spread over all GPUs) unless one GPU other than the first is chosen

@@ -103,15 +103,18 @@ public class PlanningEstimatorTests
     }
 
     [Fact]
-    public void Cpu_only_compute_is_inputs_plus_the_larger_of_layer_and_output_peaks()
+    public void Cpu_only_compute_replays_llama_cpps_allocator_over_the_whole_graph()
     {
         var model = Dense(4, GgmlType.Q8_0, embd: 512, ff: 1024, vocab: 4096, heads: 8, kvHeads: 8);
         var host = HostFacts.FromProfile(Profile(64).Hardware);
-        var plan = MemoryPlanner.Plan(new ResolvedLoadOptions { ContextSize = 2048, BatchSize = 512, UBatchSize = 256, FlashAttention = false }, model, host);
+        var options = new ResolvedLoadOptions { ContextSize = 2048, BatchSize = 512, UBatchSize = 256, FlashAttention = false };
+        var plan = MemoryPlanner.Plan(options, model, host);
 
-        var layer = ComputeBufferEstimator.LayerPeakBytes(model, 256, 2048, false);
-        var output = ComputeBufferEstimator.OutputLayerBytes(model, 256, 256);
-        Assert.Equal(ComputeBufferEstimator.InputBytes(model, 256) + Math.Max(layer, output), plan.Cpu.ComputeBytes);
+        Assert.Equal(ComputeBufferEstimator.WholeGraphBytes(model, 256, 256, 2048, false), plan.Cpu.ComputeBytes);
+        // A quantized cache adds the Hadamard rotation nodes: a different (here larger) buffer.
+        var quantized = MemoryPlanner.Plan(options with { FlashAttention = true, TypeK = KvCacheType.Q8_0, TypeV = KvCacheType.Q8_0 }, model, host);
+        Assert.Equal(ComputeBufferEstimator.WholeGraphBytes(model, 256, 256, 2048, true, KvCacheType.Q8_0, KvCacheType.Q8_0), quantized.Cpu.ComputeBytes);
+        Assert.NotEqual(ComputeBufferEstimator.WholeGraphBytes(model, 256, 256, 2048, true), quantized.Cpu.ComputeBytes);
     }
 
     [Fact]

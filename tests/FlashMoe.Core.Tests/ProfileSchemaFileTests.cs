@@ -7,6 +7,8 @@ using System.Text.Json.Nodes;
 using FlashMoe.Profiles;
 using Xunit;
 
+using FlashMoe.Tests.Shared;
+
 namespace FlashMoe.Core.Tests;
 
 /// <summary>
@@ -18,10 +20,7 @@ public class ProfileSchemaFileTests
 {
     private static readonly Lazy<JsonObject> Schema = new(() =>
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "FlashMoe.sln"))) directory = directory.Parent;
-        Assert.NotNull(directory);
-        var text = File.ReadAllText(Path.Combine(directory!.FullName, "flashmoe.schema.json"));
+        var text = File.ReadAllText(Path.Combine(RepoPaths.Root, "flashmoe.schema.json"));
         return JsonNode.Parse(text)!.AsObject();
     });
 

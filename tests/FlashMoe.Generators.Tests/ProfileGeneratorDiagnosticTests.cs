@@ -8,6 +8,8 @@ using Microsoft.CodeAnalysis;
 using Xunit;
 using static FlashMoe.Generators.Tests.ProfileGeneratorHarness;
 
+using FlashMoe.Tests.Shared;
+
 namespace FlashMoe.Generators.Tests;
 
 /// <summary>
@@ -194,9 +196,7 @@ public class ProfileGeneratorDiagnosticTests
         Assert.Equal(catalogue.OrderBy(i => i), covered.OrderBy(i => i));
         Assert.Equal(catalogue.OrderBy(i => i), DiagnosticDescriptors.All.Keys.OrderBy(i => i));
 
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "FlashMoe.sln"))) directory = directory.Parent;
-        var docs = File.ReadAllText(Path.Combine(directory!.FullName, "docs", "diagnostics.md"));
+        var docs = File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "diagnostics.md"));
         var start = docs.IndexOf("## Profile diagnostics (FM00xx)", StringComparison.Ordinal);
         var end = docs.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
         var section = docs.Substring(start, end - start);

@@ -6,6 +6,8 @@ using Snapshooter.Xunit;
 using Xunit;
 using static FlashMoe.Generators.Tests.ProfileGeneratorHarness;
 
+using FlashMoe.Tests.Shared;
+
 namespace FlashMoe.Generators.Tests;
 
 /// <summary>Snapshots of the generated source (CI runs with SNAPSHOOTER_STRICT_MODE=true: a missing snapshot fails).</summary>
@@ -99,10 +101,7 @@ public class ProfileGeneratorSnapshotTests
         get
         {
             // Resolved from the repository, not from PDB paths, so deterministic/CI builds (mapped paths) find the same folder.
-            var directory = new DirectoryInfo(AppContext.BaseDirectory);
-            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "FlashMoe.sln"))) directory = directory.Parent;
-            Assert.NotNull(directory);
-            return Path.Combine(directory!.FullName, "tests", "FlashMoe.Generators.Tests"); // Snapshooter appends __snapshots__
+            return Path.Combine(RepoPaths.Root, "tests", "FlashMoe.Generators.Tests"); // Snapshooter appends __snapshots__
         }
     }
 

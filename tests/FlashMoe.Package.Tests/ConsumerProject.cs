@@ -5,6 +5,8 @@ using System.Linq;
 using System.Text.RegularExpressions;
 using Xunit;
 
+using FlashMoe.Tests.Shared;
+
 namespace FlashMoe.Package.Tests;
 
 /// <summary>
@@ -65,25 +67,24 @@ public sealed class ConsumerProject
         return this;
     }
 
+    private ProcessResult Consumer(string[] arguments) =>
+        ProcessRunner.Run(ProcessRunner.DotnetPath, arguments, Directory, PackageFeedFixture.CommandTimeout, PackageFeedFixture.ConsumerEnvironment);
+
     /// <summary>`dotnet build` with extra arguments (e.g. <c>-p:NoWarn=FM1002</c>).</summary>
     public ProcessResult Build(params string[] arguments) =>
-        ProcessRunner.Dotnet(Directory, PackageFeedFixture.CommandTimeout,
-            new[] { "build", ProjectPath, "-nologo", "-v:minimal", "-clp:NoSummary" }.Concat(arguments).ToArray());
+        Consumer(new[] { "build", ProjectPath, "-nologo", "-v:minimal", "-clp:NoSummary" }.Concat(arguments).ToArray());
 
     /// <summary>`dotnet msbuild` evaluation/target queries (e.g. <c>-getProperty:X</c>, <c>-getTargetResult:T</c>).</summary>
     public ProcessResult MSBuild(params string[] arguments) =>
-        ProcessRunner.Dotnet(Directory, PackageFeedFixture.CommandTimeout,
-            new[] { "msbuild", ProjectPath, "-nologo" }.Concat(arguments).ToArray());
+        Consumer(new[] { "msbuild", ProjectPath, "-nologo" }.Concat(arguments).ToArray());
 
     /// <summary>Runs the built app with `dotnet exec` (no rebuild) for <paramref name="framework"/>.</summary>
     public ProcessResult RunBuilt(string framework, string configuration = "Debug", params string[] arguments) =>
-        ProcessRunner.Dotnet(Directory, PackageFeedFixture.CommandTimeout,
-            new[] { "exec", Path.Combine(Directory, "bin", configuration, framework, Name + ".dll") }.Concat(arguments).ToArray());
+        Consumer(new[] { "exec", Path.Combine(Directory, "bin", configuration, framework, Name + ".dll") }.Concat(arguments).ToArray());
 
     /// <summary>`dotnet run` (builds if needed, then runs), as a user would start the app.</summary>
     public ProcessResult Run(params string[] arguments) =>
-        ProcessRunner.Dotnet(Directory, PackageFeedFixture.CommandTimeout,
-            new[] { "run", "--project", ProjectPath }.Concat(arguments).ToArray());
+        Consumer(new[] { "run", "--project", ProjectPath }.Concat(arguments).ToArray());
 }
 
 /// <summary>Assertions on build output, always carrying the whole output in the failure message.</summary>
@@ -102,7 +103,7 @@ public static class BuildAssert
     /// </summary>
     public static IReadOnlyList<CanonicalDiagnostic> Diagnostics(ProcessResult result, string id)
     {
-        var pattern = new Regex(@"^\s*(?<file>[^\s(][^(]*?)\((?<line>\d+),(?<column>\d+)(?:,\d+,\d+)?\):\s+(?<severity>error|warning|info|message)\s+" + Regex.Escape(id) + @":\s*(?<message>.*)$",
+        var pattern = new Regex(@"^[ \t]*(?<file>[^\s(][^(\r\n]*?)\((?<line>\d+),(?<column>\d+)(?:,\d+,\d+)?\):\s+(?<severity>error|warning|info|message)\s+" + Regex.Escape(id) + @":\s*(?<message>.*)$",
             RegexOptions.Multiline);
         return pattern.Matches(result.Output)
             .Select(m => new CanonicalDiagnostic(m.Groups["file"].Value, int.Parse(m.Groups["line"].Value), int.Parse(m.Groups["column"].Value),

@@ -1,9 +1,12 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Reflection;
 using System.Threading.Tasks;
 using Xunit;
+
+using FlashMoe.Tests.Shared;
 
 namespace FlashMoe.Package.Tests;
 
@@ -22,6 +25,8 @@ namespace FlashMoe.Package.Tests;
 ///     the private folder like any download, and source mapping keeps FlashMoe away from it. Third-party packages
 ///     are immutable per id and version, so a copy from it is byte-identical to nuget.org's.
 /// The packages folder itself (globalPackagesFolder) is private to the run, so nothing restored before is reused.
+/// An unreachable nuget.org is a warning (NU1801), not a failure, as long as the other two sources have everything:
+/// the test is about FlashMoe, not about the network (see <see cref="ConsumerEnvironment"/>).
 /// </summary>
 public sealed class PackageFeedFixture : IAsyncLifetime
 {
@@ -59,6 +64,12 @@ public sealed class PackageFeedFixture : IAsyncLifetime
 
     /// <summary>The `dotnet pack` run.</summary>
     public ProcessResult? PackResult { get; private set; }
+
+    /// <summary>Environment of every consumer command (MSBuild reads environment variables as properties).</summary>
+    public static readonly IReadOnlyDictionary<string, string> ConsumerEnvironment = new Dictionary<string, string>
+    {
+        ["RestoreIgnoreFailedSources"] = "true",
+    };
 
     private int _projectCounter;
 

@@ -7,6 +7,8 @@ using System.Text.RegularExpressions;
 using Xunit;
 using Xunit.Abstractions;
 
+using FlashMoe.Tests.Shared;
+
 namespace FlashMoe.Tasks.Tests;
 
 /// <summary>
@@ -33,16 +35,7 @@ public sealed class TaskDemoBuildTests
 
     public TaskDemoBuildTests(ITestOutputHelper output) => _output = output;
 
-    private static string RepoRoot
-    {
-        get
-        {
-            var directory = new DirectoryInfo(AppContext.BaseDirectory);
-            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "FlashMoe.sln"))) directory = directory.Parent;
-            Assert.NotNull(directory);
-            return directory!.FullName;
-        }
-    }
+    private static string RepoRoot => RepoPaths.Root;
 
     private static string DemoDirectory => Path.Combine(RepoRoot, "tests", "assets", "TaskDemo");
 
@@ -109,36 +102,9 @@ public sealed class TaskDemoBuildTests
 
     private static (int ExitCode, string Log) Build(params string[] extra)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = RepoRoot,
-        };
-        foreach (var argument in new[] { "build", Path.Combine(DemoDirectory, "TaskDemo.csproj"), "-c", Configuration, "-tl:off", "-nologo", "-nodeReuse:false", "-p:UseSharedCompilation=false" }.Concat(extra))
-        {
-            start.ArgumentList.Add(argument);
-        }
-        // No build server or node may outlive the child: they would inherit the output pipes and keep the test waiting.
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-
-        var log = new StringBuilder();
-        using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(120)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("dotnet build did not finish within 120 s:\n" + log);
-        }
-        process.WaitForExit(); // flushes the asynchronous readers
-        lock (log) return (process.ExitCode, log.ToString());
+        var arguments = new[] { "build", Path.Combine(DemoDirectory, "TaskDemo.csproj"), "-c", Configuration, "-tl:off", "-nologo", "-nodeReuse:false", "-p:UseSharedCompilation=false" };
+        var result = ProcessRunner.Dotnet(RepoRoot, TimeSpan.FromSeconds(120), arguments.Concat(extra).ToArray());
+        Assert.False(result.TimedOut, "dotnet build did not finish within 120 s:\n" + result);
+        return (result.ExitCode, result.Output);
     }
 }

@@ -1,17 +1,22 @@
 using System;
 using FlashMoe.Gguf;
+using FlashMoe.Profiles;
 
 namespace FlashMoe.Planning;
 
 /// <summary>
-/// Estimates llama.cpp's compute buffers (<c>src/llama-context.cpp</c>: the scheduler reserves the worst-case
-/// graph, a prompt ubatch of <c>n_tokens = min(n_ctx, n_ubatch)</c> with <c>n_outputs = n_tokens</c> against a
-/// full KV cache, and allocates per backend the peak of live tensors ggml-alloc finds) and the output buffer
+/// Estimates llama.cpp's compute buffers (<c>src/llama-context.cpp</c>: the scheduler reserves the worst-case graph, a
+/// prompt ubatch of <c>n_tokens = min(n_ctx, n_ubatch)</c> with <c>n_outputs = n_tokens</c> against a full KV cache, and
+/// each backend's buffer is the highest offset ggml-alloc reaches placing that graph's tensors) and the output buffer
 /// (<c>output_reserve(n_seq_max)</c>: logits of <c>n_vocab</c> f32 per sequence, resized on demand).
-/// The shape follows the graph: a layer's peak is its residual stream plus the larger of attention (KQ scores
-/// without flash attention, <c>n_kv × n_tokens × n_head</c> f32) and the FFN intermediates; the output layer's
-/// peak is the logits. Every calibration constant is in <see cref="Constants"/>; the accuracy tests against
-/// llama.cpp's logged "compute buffer size" lines tune them.
+/// <para>
+/// The standard-attention models are estimated by replaying ggml-alloc over the llama graph
+/// (<see cref="WholeGraphBytes"/>, <see cref="DeviceShareBytes"/>, <see cref="GraphAllocationReplay"/>): exact to
+/// llama.cpp's printed 0.01 MiB for CPU-only contexts across the accuracy matrix (docs/measurements.md), where the
+/// earlier per-phase shape was off by up to −41 %. The per-phase shape (<see cref="LayerPeakBytes"/>,
+/// <see cref="OutputLayerBytes"/>, <see cref="InputBytes"/>) remains for MLA attention, which the replay does not
+/// model, and for the single-token graphs of op offload; its constants are in <see cref="Constants"/>.
+/// </para>
 /// </summary>
 public static class ComputeBufferEstimator
 {
@@ -63,6 +68,89 @@ public static class ComputeBufferEstimator
         if (batchSize > 0) tokens = Math.Min(tokens, batchSize);
         if (contextSize > 0) tokens = Math.Min(tokens, contextSize);
         return tokens;
+    }
+
+    /// <summary>
+    /// The compute buffer when the whole graph runs on one backend (CPU only): ggml-alloc replayed over the llama graph
+    /// (<see cref="GraphAllocationReplay"/>) for a prompt ubatch of <paramref name="tokens"/> tokens,
+    /// <paramref name="outputs"/> of them producing logits, against <paramref name="kvCells"/> KV cells. This is what
+    /// llama.cpp logs as "CPU compute buffer size" for a CPU-only context: measured within its printed 0.01 MiB across
+    /// the accuracy matrix (docs/measurements.md).
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="tokens">Tokens of the reserved ubatch (<see cref="ReserveTokens"/>).</param>
+    /// <param name="outputs">Of those, tokens whose logits are computed (all of them in the reserve).</param>
+    /// <param name="kvCells">KV cells (<see cref="KvCacheEstimator.Cells"/>).</param>
+    /// <param name="flashAttention">Flash attention on.</param>
+    /// <param name="typeK">K cache type: a quantized one adds llama.cpp's Hadamard rotation of Q and K.</param>
+    /// <param name="typeV">V cache type: a quantized one adds the rotation of V and of the attention output.</param>
+    public static long WholeGraphBytes(ModelSummary model, long tokens, long outputs, long kvCells, bool flashAttention,
+        KvCacheType typeK = KvCacheType.F16, KvCacheType typeV = KvCacheType.F16) =>
+        GraphAllocationReplay.PeakBytes(Shape(model, tokens, outputs, kvCells, flashAttention, typeK, typeV));
+
+    /// <summary>
+    /// One backend's compute buffer when the graph is split across devices: the same replay over its share — layers
+    /// <paramref name="firstLayer"/> … <paramref name="firstLayer"/> + <paramref name="layerCount"/> − 1 and, if it holds
+    /// it, the output layer. The CPU's share (<paramref name="hostsInputs"/>) also holds every graph input (the
+    /// scheduler assigns inputs to the CPU backend) and the token-embedding lookup; a GPU's share starts with copies of
+    /// the hidden state and of the inputs its layers read (<c>ggml_backend_sched_split_graph</c>). Derived from the
+    /// measured single-backend replay; split placements are not measured here (no GPU on the project's machines).
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="firstLayer">First repeating layer of the share.</param>
+    /// <param name="layerCount">Repeating layers in the share (0 for none).</param>
+    /// <param name="includesOutput">The share holds the output layer.</param>
+    /// <param name="hostsInputs">The share is the CPU's.</param>
+    /// <param name="tokens">Tokens of the reserved ubatch.</param>
+    /// <param name="kvCells">KV cells.</param>
+    /// <param name="flashAttention">Flash attention on.</param>
+    /// <param name="typeK">K cache type.</param>
+    /// <param name="typeV">V cache type.</param>
+    public static long DeviceShareBytes(ModelSummary model, int firstLayer, int layerCount, bool includesOutput, bool hostsInputs,
+        long tokens, long kvCells, bool flashAttention, KvCacheType typeK = KvCacheType.F16, KvCacheType typeV = KvCacheType.F16)
+    {
+        if (!hostsInputs && layerCount <= 0 && !includesOutput) return 0;
+        var shape = Shape(model, tokens, tokens, kvCells, flashAttention, typeK, typeV);
+        shape.FirstLayer = Math.Max(0, firstLayer);
+        shape.LayerCount = Math.Max(0, layerCount);
+        shape.IncludeOutput = includesOutput;
+        shape.IncludeEmbedding = hostsInputs;
+        return GraphAllocationReplay.PeakBytes(shape);
+    }
+
+    private static GraphAllocationReplay.GraphShape Shape(ModelSummary model, long tokens, long outputs, long kvCells, bool flashAttention,
+        KvCacheType typeK, KvCacheType typeV)
+    {
+        if (model is null) throw new ArgumentNullException(nameof(model));
+        var heads = MaxHeads(model);
+        var kvHeads = model.HeadCountKv;
+        foreach (var h in model.HeadCountKvPerLayer) kvHeads = Math.Max(kvHeads, h);
+        var keyLength = model.KeyLength > 0 ? model.KeyLength : (heads > 0 ? model.EmbeddingLength / heads : 0);
+        var valueLength = model.ValueLength > 0 ? model.ValueLength : keyLength;
+        return new GraphAllocationReplay.GraphShape
+        {
+            Layers = Math.Max(0, model.BlockCount),
+            Embedding = model.EmbeddingLength,
+            Vocab = model.VocabSize,
+            Heads = heads,
+            KvHeads = kvHeads > 0 ? kvHeads : heads,
+            KeyLength = keyLength,
+            ValueLength = valueLength,
+            FeedForward = model.FeedForwardLength,
+            Experts = model.ExpertCount,
+            ExpertsUsed = model.ExpertUsedCount,
+            ExpertFeedForward = model.ExpertFeedForwardLength > 0 ? model.ExpertFeedForwardLength : model.FeedForwardLength,
+            SharedExperts = model.ExpertSharedCount,
+            LeadingDenseLayers = model.LeadingDenseBlockCount,
+            Tokens = tokens,
+            Outputs = outputs,
+            KvCells = kvCells,
+            FlashAttention = flashAttention,
+            // llama_kv_cache: attn_rot_k/v = quantized cache type && head size % 64 == 0 (PR 21038).
+            RotateK = KvCacheEstimator.IsQuantized(typeK) && keyLength > 0 && keyLength % 64 == 0,
+            RotateV = KvCacheEstimator.IsQuantized(typeV) && valueLength > 0 && valueLength % 64 == 0,
+            KRotation = LargestPowerOfTwoDividing(keyLength),
+        };
     }
 
     /// <summary>Peak bytes of one repeating layer's activations for <paramref name="tokens"/> tokens against <paramref name="kvCells"/> cells.</summary>
@@ -135,6 +223,12 @@ public static class ComputeBufferEstimator
     /// </summary>
     public static long OutputBufferBytes(ModelSummary model) =>
         checked(model.VocabSize * Constants.ActivationBytes * Constants.OutputSequences);
+
+    private static long LargestPowerOfTwoDividing(long n)
+    {
+        if (n <= 0) return 64;
+        return n & -n;
+    }
 
     private static long MaxHeads(ModelSummary model)
     {

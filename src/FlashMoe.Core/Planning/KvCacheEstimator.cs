@@ -38,7 +38,7 @@ public static class KvCacheEstimator
         KvCacheType.Q5_0 => GgmlType.Q5_0,
         KvCacheType.Q5_1 => GgmlType.Q5_1,
         KvCacheType.IQ4_NL => GgmlType.IQ4_NL,
-        _ => GgmlType.F16,
+        _ => throw new System.ArgumentOutOfRangeException(nameof(type), type, "Unknown KV cache type."),
     };
 
     /// <summary>True for quantized KV element types (a quantized V cache needs flash attention, E:118–E:119).</summary>

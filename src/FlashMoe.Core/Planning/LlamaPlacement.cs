@@ -17,10 +17,16 @@ namespace FlashMoe.Planning;
 public sealed record CompiledOverride(string Pattern, string DeviceName, Regex Regex, DeviceRef Device, int Index);
 
 /// <summary>
-/// llama.cpp's placement rules at the commit LLamaSharp 0.30 binds (llama.cpp c0c7e147 per the package's release
-/// notes; its libllama.so carries <c>n_layer_all</c>, <c>llama_load_mode</c> and DeepSeek-V4 code, so it is newer than
-/// PR 18148 of 2025-12, "llama: offload output layer to GPU first"). NOTE: evidence.md E:114–E:115 states the older
-/// rule (output layer only when n_gpu_layers &gt; n_layer); the code this build runs offloads the output layer first.
+/// llama.cpp's placement rules at the commit LLamaSharp 0.30 binds: llama.cpp <c>c0c7e147</c> (LLamaSharp 0.30.0's
+/// release notes, "Updated llama.cpp version to c0c7e147e7efa6c5858754b47259ba4880f8a906"). That build is newer than
+/// PR 18148 (2025-12-17, "llama: offload output layer to GPU first"): its libllama.so prints <c>n_layer_all</c>
+/// (strings "<c>%s: n_layer_all = %u</c>", "<c>il (%u) out of bounds (n_layer_all: %u)</c>"), introduced in 2026
+/// (PR 24060/24188), and every upstream <c>src/llama-model.cpp</c> with <c>n_layer_all</c> places layers as
+/// <c>i_gpu_start = std::max(n_layer_all + 1 - n_gpu_layers, 0)</c>, <c>act_gpu_layers = devices.empty() ? 0 :
+/// std::min(n_gpu_layers, n_layer_all + 1)</c>, <c>dev_output = get_layer_buft_list(n_layer_all)</c> (e.g. commit
+/// b29c606e, L1496–L1497). Before PR 18148 it was <c>i_gpu_start = std::max((int) hparams.n_layer - n_gpu_layers, 0)</c>,
+/// which put the output layer on the GPU only when n_gpu_layers &gt; n_layer — the rule evidence.md E:114–E:115 and
+/// the issue state; it is outdated for this build: n_gpu_layers = 1 offloads the output layer and no repeating layer.
 /// </summary>
 public static class LlamaPlacement
 {

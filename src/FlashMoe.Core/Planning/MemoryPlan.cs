@@ -118,6 +118,12 @@ public sealed record HostMemoryPlan
     /// including those copied to a GPU and the sources of repacked tensors) plus the anonymous memory.
     /// </summary>
     public long PeakRssBytes { get; init; }
+    /// <summary>
+    /// With mmap, the file range llama.cpp maps for the CPU (its "CPU_Mapped model buffer size"): from the first to the
+    /// last CPU-resident, non-repacked tensor, padding and tensors in between included; 0 without mmap. Address space,
+    /// not residency: pages of repacked or offloaded tensors inside it are read once and then evictable.
+    /// </summary>
+    public long MappedBytes { get; init; }
     /// <summary>Bytes mlock would lock (0 when mlock is off). Repacked weights are never locked (E:34–E:35).</summary>
     public long LockedBytes { get; init; }
     /// <summary>Usable RAM ÷ footprint: the x of the evidence's "RAM = x × model" sweep.</summary>

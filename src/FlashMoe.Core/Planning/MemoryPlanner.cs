@@ -126,7 +126,8 @@ public static class MemoryPlanner
             };
         }
 
-        var hostPlan = HostAccounting(options, devices[0], prepared.FileTensorBytes, usable, reserve, reserveIsDefault, host);
+        var hostPlan = HostAccounting(options, devices[0], prepared.FileTensorBytes, usable, reserve, reserveIsDefault, host)
+            with { MappedBytes = options.UseMmap ? MappedSpanBytes(prepared, placed) : 0 };
         var offloaded = layerDevices.Count(l => !l.IsCpu) + (outputDevice.IsCpu ? 0 : 1);
 
         var plan = new MemoryPlan
@@ -143,6 +144,30 @@ public static class MemoryPlanner
             KvCacheBytes = kvTotal,
         };
         return plan with { QuantizationFits = QuantizationFitTable(model, plan, host).ToEquatableArray() };
+    }
+
+    /// <summary>
+    /// The CPU_Mapped buffer llama.cpp reports with mmap: it maps the file range from the first to the last CPU-resident
+    /// tensor it serves from the mapping (<c>llama_model_loader::get_mapping_range</c>: min offset … max offset + size of
+    /// the tensors in the CPU buffer type's context), so alignment padding and any tensor in between — repacked or on a
+    /// GPU — are inside it. Declared models have no offsets: their CPU-resident bytes stand in.
+    /// </summary>
+    private static long MappedSpanBytes(PreparedModel prepared, List<PlacedTensor> placed)
+    {
+        long first = long.MaxValue, last = long.MinValue, sum = 0;
+        var hasOffsets = prepared.Model.Tensors.Count > 0;
+        for (var i = 0; i < prepared.Tensors.Count; i++)
+        {
+            var p = placed[i];
+            if (!p.Device.IsCpu || p.Repacked) continue;
+            var t = prepared.Tensors[i];
+            sum += t.Bytes;
+            first = Math.Min(first, t.Offset);
+            last = Math.Max(last, t.Offset + t.Bytes);
+        }
+        if (sum == 0) return 0;
+        // Real offsets never overlap, so the span is at least the sum; hand-built summaries without offsets fall back to it.
+        return hasOffsets ? Math.Max(last - first, sum) : sum;
     }
 
     private static int Slot(DeviceRef device) => device.IsCpu ? 0 : device.GpuIndex + 1;
@@ -167,14 +192,69 @@ public static class MemoryPlanner
         var tokens = ComputeBufferEstimator.ReserveTokens(options.ContextSize, options.BatchSize, options.UBatchSize);
         var cells = KvCacheEstimator.Cells(options.ContextSize);
         var fa = options.FlashAttention;
+        if (KvCacheEstimator.IsMla(model)) return EstimateComputeByPhase(model, tokens, cells, fa, gpuCount, layerDevices, outputDevice, placed);
+
+        if (gpuCount == 0)
+        {
+            // One backend runs the whole graph: llama.cpp's allocator replayed over it (measured exact, docs/measurements.md).
+            compute[0] = ComputeBufferEstimator.WholeGraphBytes(model, tokens, tokens, cells, fa, options.TypeK, options.TypeV);
+            return compute;
+        }
+
+        long Share(int first, int count, bool output, bool hostsInputs, long t) =>
+            ComputeBufferEstimator.DeviceShareBytes(model, first, count, output, hostsInputs, t, cells, fa, options.TypeK, options.TypeV);
+
+        // llama.cpp keeps the first i_gpu_start layers on the CPU (a prefix); overrides may keep a GPU layer's matmul
+        // weights (experts on CPU) there too.
+        var cpuLayers = 0;
+        while (cpuLayers < layerDevices.Length && layerDevices[cpuLayers].IsCpu) cpuLayers++;
+        var overridden = placed.Where(p => p.Device.IsCpu && p.IsMatmul && p.Layer is { } l && l < layerDevices.Length && !layerDevices[l].IsCpu)
+            .Select(p => p.Layer!.Value).DefaultIfEmpty(-1).Min();
+        var cpuLayerWork = cpuLayers > 0 || overridden >= 0;
+        var hostedFirst = cpuLayers > 0 ? 0 : Math.Max(0, overridden);
+
+        // Op offload: with a GPU backend, batches ≥ 32 run host-weight matmuls on the first GPU (its weights staged
+        // in that GPU's compute buffer); the CPU then only computes single-token graphs. Every graph input lives in the
+        // CPU's buffer whatever runs where (the scheduler assigns inputs to the CPU backend).
+        var opOffload = tokens >= ComputeBufferEstimator.Constants.OpOffloadMinBatch;
+        if (opOffload)
+        {
+            compute[0] = Share(0, 0, false, true, tokens)
+                         + (cpuLayerWork || outputDevice.IsCpu ? Share(hostedFirst, cpuLayerWork ? Math.Max(1, cpuLayers) : 0, outputDevice.IsCpu, false, 1) : 0);
+        }
+        else
+        {
+            compute[0] = Share(0, cpuLayers, outputDevice.IsCpu, true, tokens)
+                         + (cpuLayers == 0 && overridden >= 0 ? Share(overridden, 1, false, false, tokens) : 0);
+        }
+
+        for (var g = 0; g < gpuCount; g++)
+        {
+            var device = DeviceRef.Gpu(g);
+            var first = Array.IndexOf(layerDevices, device);
+            var count = layerDevices.Count(d => d == device);
+            var peak = Share(Math.Max(0, first), count, outputDevice == device, false, tokens);
+            if (opOffload && g == 0 && (cpuLayerWork || outputDevice.IsCpu))
+            {
+                var hosted = Share(hostedFirst, cpuLayerWork ? 1 : 0, outputDevice.IsCpu, false, tokens);
+                peak = Math.Max(peak, hosted) + ComputeBufferEstimator.Constants.OffloadStagedLayers * LargestHostMatmulGroup(placed);
+            }
+            compute[g + 1] = peak;
+        }
+        return compute;
+    }
+
+    /// <summary>The per-phase estimate, for attention the replay does not model (MLA).</summary>
+    private static long[] EstimateComputeByPhase(ModelSummary model, long tokens, long cells, bool fa, int gpuCount,
+        DeviceRef[] layerDevices, DeviceRef outputDevice, List<PlacedTensor> placed)
+    {
+        var compute = new long[gpuCount + 1];
         var layerPeak = ComputeBufferEstimator.LayerPeakBytes(model, tokens, cells, fa);
         var layerPeakOne = ComputeBufferEstimator.LayerPeakBytes(model, 1, cells, fa);
         var outputPeak = ComputeBufferEstimator.OutputLayerBytes(model, tokens, tokens);
         var outputPeakOne = ComputeBufferEstimator.OutputLayerBytes(model, 1, 1);
         var inputs = ComputeBufferEstimator.InputBytes(model, tokens);
 
-        // Op offload: with a GPU backend, batches ≥ 32 run host-weight matmuls on the first GPU (its weights staged
-        // in that GPU's compute buffer); the CPU then only computes single-token graphs.
         var opOffload = gpuCount > 0 && tokens >= ComputeBufferEstimator.Constants.OpOffloadMinBatch;
         var cpuLayerWork = layerDevices.Any(d => d.IsCpu)
                            || placed.Any(p => p.Device.IsCpu && p.Layer is not null && p.IsMatmul);

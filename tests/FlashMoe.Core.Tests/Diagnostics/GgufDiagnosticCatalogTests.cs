@@ -4,6 +4,8 @@ using System.Linq;
 using FlashMoe.Diagnostics;
 using Xunit;
 
+using FlashMoe.Tests.Shared;
+
 namespace FlashMoe.Core.Tests.Diagnostics;
 
 public sealed class GgufDiagnosticCatalogTests
@@ -37,10 +39,5 @@ public sealed class GgufDiagnosticCatalogTests
         Assert.All(GgufDescriptors, d => Assert.Contains("### " + d.Id, section));
     }
 
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "FlashMoe.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("FlashMoe.sln not found above " + AppContext.BaseDirectory);
-    }
+    private static string RepoRoot() => RepoPaths.Root;
 }

@@ -5,7 +5,9 @@ using System.Linq;
 using System.Text;
 using System.Threading;
 
-namespace FlashMoe.Package.Tests;
+// Linked into every test project that starts child processes (dotnet build/pack/run), so they share one hermetic runner.
+
+namespace FlashMoe.Tests.Shared;
 
 /// <summary>The outcome of one child process: exit code and the interleaved stdout/stderr.</summary>
 public sealed record ProcessResult(string CommandLine, string WorkingDirectory, int ExitCode, bool TimedOut, TimeSpan Elapsed, string Output)

@@ -1,0 +1,469 @@
+using System;
+using System.Collections.Generic;
+
+namespace FlashMoe.Planning;
+
+/// <summary>
+/// Replays llama.cpp's graph allocator over the worst-case graph <c>llama_context::sched_reserve</c> reserves, to
+/// find the compute buffer a single backend needs. The compute buffer is not a sum of live tensors: ggml-alloc
+/// (<c>ggml/src/ggml-alloc.c</c>) places each tensor by best fit into the free blocks left by earlier ones, reuses a
+/// parent's memory for some ops, and the buffer is the highest offset ever reached — so fragmentation decides whether
+/// the logits land on top of a freed FFN block or above it. Replaying the exact algorithm over the exact node order is
+/// what makes the estimate track llama.cpp to the byte (see docs/measurements.md).
+/// <para>
+/// The allocator, as in <c>ggml_gallocr_alloc_graph_impl</c> / <c>ggml_dyn_tallocr_alloc</c>:
+/// graph inputs are allocated first; then, node by node in graph order, the node is allocated — in place of its first
+/// own, non-view parent when the op can run in place (<c>ggml_op_can_inplace</c>: ADD, MUL, DIV, RMS_NORM, SOFT_MAX,
+/// ROPE, CLAMP, …), that parent has no other consumer and the layouts match — else into the best-fitting free block
+/// other than the last one, else at the end (growing the buffer); after each node, parents whose consumers are all done
+/// are freed (a view keeps its source alive until the view's consumers are done) and adjacent free blocks merge.
+/// Graph outputs (<c>result_norm</c>, <c>result_output</c>) are never freed; views and weights take no compute memory.
+/// </para>
+/// <para>
+/// The node order is the llama architecture's (<c>build_llama</c> in <c>src/models/llama.cpp</c>, <c>build_attn</c> /
+/// <c>build_attn_mha</c> / <c>build_ffn</c> / <c>build_moe_ffn</c> in <c>src/llama-graph.cpp</c>, <c>cpy_k</c> / <c>cpy_v</c>
+/// in <c>src/llama-kv-cache.cpp</c>), checked against the scheduler's own node dump (<c>GGML_SCHED_DEBUG=2</c>) of the
+/// llama.cpp build LLamaSharp 0.30 ships. Other architectures are replayed with this graph and their own dimensions.
+/// </para>
+/// </summary>
+internal static class GraphAllocationReplay
+{
+    /// <summary>Alignment of the CPU buffer type (<c>TENSOR_ALIGNMENT</c> in ggml-backend.cpp).</summary>
+    public const long CpuAlignment = 32;
+
+    /// <summary>Shape of the graph to replay.</summary>
+    public sealed class GraphShape
+    {
+        public int Layers { get; set; }
+        public long Embedding { get; set; }
+        public long Vocab { get; set; }
+        public long Heads { get; set; }
+        public long KvHeads { get; set; }
+        public long KeyLength { get; set; }
+        public long ValueLength { get; set; }
+        public long FeedForward { get; set; }
+        public int Experts { get; set; }
+        public int ExpertsUsed { get; set; }
+        public long ExpertFeedForward { get; set; }
+        public int SharedExperts { get; set; }
+        public int LeadingDenseLayers { get; set; }
+        public long Tokens { get; set; }
+        public long Outputs { get; set; }
+        public long KvCells { get; set; }
+        public bool FlashAttention { get; set; }
+        /// <summary>Hadamard-rotate Q and K (quantized K cache, head size a multiple of 64; llama.cpp PR 21038).</summary>
+        public bool RotateK { get; set; }
+        /// <summary>Hadamard-rotate V and the attention output (quantized V cache).</summary>
+        public bool RotateV { get; set; }
+        /// <summary>Order of the K rotation: the largest power of two dividing the head size.</summary>
+        public long KRotation { get; set; } = 64;
+        /// <summary>First repeating layer of the share replayed (a device's share of a split model).</summary>
+        public int FirstLayer { get; set; }
+        /// <summary>Repeating layers in the share; null = every layer from <see cref="FirstLayer"/> on.</summary>
+        public int? LayerCount { get; set; }
+        /// <summary>
+        /// The share is the CPU's: it holds every graph input (the scheduler assigns inputs to the CPU backend) and the
+        /// token-embedding lookup. Otherwise it is a GPU's: its hidden state and the inputs its layers use arrive as
+        /// copies allocated at the start of its split (<c>ggml_backend_sched_split_graph</c>).
+        /// </summary>
+        public bool IncludeEmbedding { get; set; } = true;
+        /// <summary>The share includes the output layer (final norm and logits).</summary>
+        public bool IncludeOutput { get; set; } = true;
+    }
+
+    /// <summary>The bytes ggml-alloc reserves for the whole graph of <paramref name="shape"/> on one backend.</summary>
+    public static long PeakBytes(GraphShape shape, long alignment = CpuAlignment)
+    {
+        var graph = new Graph();
+        Build(graph, shape);
+        return Allocate(graph, alignment);
+    }
+
+    // ---------------------------------------------------------------- graph
+
+    private sealed class Tensor
+    {
+        public Tensor(long bytes, int elementType, long[]? shape, Tensor[] sources, bool canInplace, Tensor? viewOf, bool isView)
+        {
+            Bytes = bytes;
+            ElementType = elementType;
+            Shape = shape;
+            Sources = sources;
+            CanInplace = canInplace;
+            ViewOf = viewOf;
+            IsView = isView;
+        }
+
+        public long Bytes { get; }
+        /// <summary>0 = f32, 1 = i32; inputs and views have no layout another tensor could share.</summary>
+        public int ElementType { get; }
+        public long[]? Shape { get; }
+        public Tensor[] Sources { get; }
+        public bool CanInplace { get; }
+        /// <summary>The tensor whose memory a view shares (null for views of weights or of the KV cache).</summary>
+        public Tensor? ViewOf { get; }
+        public bool IsView { get; }
+        public bool IsOutput { get; set; }
+
+        // allocator state (hash_node)
+        public int Children;
+        public int Views;
+        public bool Allocated;
+        public long Offset;
+    }
+
+    private sealed class Graph
+    {
+        public List<Tensor> Inputs { get; } = new();
+        public List<Tensor> Nodes { get; } = new();
+
+        public Tensor Input(long bytes)
+        {
+            var t = new Tensor(bytes, -1, null, Array.Empty<Tensor>(), false, null, false);
+            Inputs.Add(t);
+            return t;
+        }
+
+        /// <summary>An op producing a new f32 tensor of the given shape.</summary>
+        public Tensor Op(bool inplace, long[] shape, params Tensor?[] sources) =>
+            Add(new Tensor(4 * Product(shape), 0, shape, NonNull(sources), inplace, null, false));
+
+        /// <summary>An op producing a new i32 tensor (ARGSORT).</summary>
+        public Tensor OpI32(long[] shape, params Tensor?[] sources) =>
+            Add(new Tensor(4 * Product(shape), 1, shape, NonNull(sources), false, null, false));
+
+        /// <summary>A view (reshape, permute, view_nd) of <paramref name="source"/>: no memory, keeps its base alive.</summary>
+        public Tensor View(Tensor source) =>
+            Add(new Tensor(0, -1, null, new[] { source }, false, source.IsView ? source.ViewOf : source, true));
+
+        /// <summary>A view of memory outside the compute buffer (KV cache views, SET_ROWS into the cache).</summary>
+        public Tensor ExternalView(params Tensor?[] sources) =>
+            Add(new Tensor(0, -1, null, NonNull(sources), false, null, true));
+
+        private Tensor Add(Tensor t)
+        {
+            Nodes.Add(t);
+            return t;
+        }
+
+        private static Tensor[] NonNull(Tensor?[] sources)
+        {
+            var list = new List<Tensor>(sources.Length);
+            foreach (var s in sources) if (s is not null) list.Add(s);
+            return list.ToArray();
+        }
+
+        private static long Product(long[] shape)
+        {
+            long n = 1;
+            foreach (var d in shape) n = checked(n * d);
+            return n;
+        }
+    }
+
+    private static void Build(Graph g, GraphShape s)
+    {
+        long T = Math.Max(1, s.Tokens), n = Math.Max(1, Math.Min(s.Outputs, T)), kv = Math.Max(1, s.KvCells);
+        long E = s.Embedding, H = Math.Max(1, s.Heads), Hkv = Math.Max(1, s.KvHeads);
+        long dk = s.KeyLength, dv = s.ValueLength;
+        long q = dk * H, k = dk * Hkv, v = dv * Hkv;
+
+        // Graph inputs in the order the graph first uses them (llm_graph_input_*): tokens, positions, the KV cache
+        // row indices, the KQ mask (f16 with flash attention), the output row ids. Without flash attention V is stored
+        // transposed and its index tensor has one entry per element (llama_kv_cache::build_input_v_idxs).
+        // build_inp_embd also creates an n_embd × n_tokens f32 embeddings input beside the tokens and selects one of
+        // the two per batch (llama.cpp PR 18550, ggml_build_forward_select): the unused one is still a graph input,
+        // allocated first and never freed — one E × T block under everything else.
+        // A quantized cache adds the Hadamard matrices (llama_kv_cache attn_rot_k / attn_rot_v) as inputs.
+        var first = Math.Max(0, Math.Min(s.FirstLayer, s.Layers));
+        var end = s.LayerCount is { } count ? Math.Min(s.Layers, first + Math.Max(0, count)) : s.Layers;
+        var hasLayers = end > first;
+        var allInputs = s.IncludeEmbedding;
+        Tensor? Need(bool used, long bytes) => allInputs || used ? g.Input(bytes) : null;
+
+        Tensor? tokens = null, hiddenCopy = null;
+        if (s.IncludeEmbedding)
+        {
+            tokens = g.Input(4 * T);
+            g.Input(4 * E * T);
+        }
+        else
+        {
+            hiddenCopy = g.Input(4 * E * (hasLayers ? T : n)); // the hidden state copied in from the previous device
+        }
+        var positions = Need(hasLayers, 4 * T);
+        var kRotation = s.RotateK ? Need(hasLayers, 4 * s.KRotation * s.KRotation) : null;
+        var vRotation = s.RotateV ? Need(hasLayers, 4 * 64 * 64) : null;
+        var kIdx = Need(hasLayers, 8 * T);
+        var vIdx = Need(hasLayers, 8 * T * (s.FlashAttention ? 1 : v));
+        var mask = Need(hasLayers, kv * T * (s.FlashAttention ? 2 : 4));
+        var outIds = Need(end == s.Layers && hasLayers, 4 * n);
+
+        var inpL = hiddenCopy ?? g.Op(false, new[] { E, T }, tokens); // get_rows(token_embd, inp_tokens)
+        for (var il = first; il < end; il++)
+        {
+            var last = il == s.Layers - 1;
+            var rows = last ? n : T;
+
+            // attention: build_attn expands q, v, k in that order, then the cache copies
+            var norm = g.Op(true, new[] { E, T }, inpL);
+            var attnNorm = g.Op(true, new[] { E, T }, norm);
+            var qCur = g.Op(false, new[] { q, T }, attnNorm);
+            var qRope = g.Op(true, new[] { dk, H, T }, g.View(qCur), positions);
+            // rotation: mul_mat(hadamard, x reshaped to rows of the rotation order), same size as x
+            if (kRotation is not null) qRope = g.Op(false, new[] { q * T }, kRotation, g.View(qRope));
+            var vCur = g.Op(false, new[] { v, T }, attnNorm);
+            var vView = g.View(vCur);
+            if (vRotation is not null) vView = g.View(g.Op(false, new[] { v * T }, vRotation, g.View(vView)));
+            var kCur = g.Op(false, new[] { k, T }, attnNorm);
+            var kRope = g.Op(true, new[] { dk, Hkv, T }, g.View(kCur), positions);
+            if (kRotation is not null) kRope = g.Op(false, new[] { k * T }, kRotation, g.View(kRope));
+            g.ExternalView(g.View(kRope), kIdx); // set_rows(cache_k, k_cur, k_idxs)
+            var v2d = g.View(vView);
+            g.ExternalView(s.FlashAttention ? v2d : g.View(v2d), vIdx); // set_rows(cache_v, …)
+
+            Tensor kqvOut;
+            if (s.FlashAttention)
+            {
+                var fa = g.Op(false, new[] { dv, H, T }, g.View(g.View(qRope)), g.ExternalView(), g.ExternalView(), mask);
+                kqvOut = g.View(fa); // reshape_2d
+                if (vRotation is not null) kqvOut = g.View(g.Op(false, new[] { dv * H * T }, vRotation, g.View(kqvOut)));
+            }
+            else
+            {
+                var kq = g.Op(false, new[] { kv, T, H }, g.ExternalView(), g.View(g.View(qRope)));
+                var softmax = g.Op(true, new[] { kv, T, H }, kq, mask);
+                var kqv = g.Op(false, new[] { dv, T, H }, g.ExternalView(), softmax);
+                kqvOut = g.Op(false, new[] { dv * H, T }, g.View(kqv)); // cont_2d of the permuted result
+            }
+            Tensor attnOut = g.Op(false, new[] { E, T }, kqvOut);
+
+            // The last layer keeps only the rows that produce outputs (inp_out_ids).
+            var residual = inpL;
+            if (last)
+            {
+                attnOut = g.Op(false, new[] { E, n }, attnOut, outIds);
+                residual = g.Op(false, new[] { E, n }, inpL, outIds);
+            }
+            var ffnInp = g.Op(true, new[] { E, rows }, attnOut, residual);
+            var ffnNorm = g.Op(true, new[] { E, rows }, g.Op(true, new[] { E, rows }, ffnInp));
+
+            Tensor ffnOut;
+            if (s.Experts > 0 && il >= s.LeadingDenseLayers)
+            {
+                ffnOut = MoeFfn(g, s, ffnNorm, rows);
+                if (s.SharedExperts > 0)
+                {
+                    var shared = DenseFfn(g, E, s.ExpertFeedForward * s.SharedExperts, ffnNorm, rows);
+                    ffnOut = g.Op(true, new[] { E, rows }, ffnOut, shared);
+                }
+            }
+            else
+            {
+                ffnOut = DenseFfn(g, E, s.FeedForward, ffnNorm, rows);
+            }
+            inpL = g.Op(true, new[] { E, rows }, ffnOut, ffnInp); // l_out
+        }
+
+        if (!s.IncludeOutput) return;
+        var outNorm = g.Op(true, new[] { E, n }, inpL);
+        var resultNorm = g.Op(true, new[] { E, n }, outNorm);
+        resultNorm.IsOutput = true;
+        var logits = g.Op(false, new[] { s.Vocab, n }, resultNorm);
+        logits.IsOutput = true;
+    }
+
+    // build_ffn with LLM_FFN_SILU + LLM_FFN_PAR: gate and up matmuls, fused swiglu (GLU, not in place), down.
+    private static Tensor DenseFfn(Graph g, long embedding, long width, Tensor input, long rows)
+    {
+        var gate = g.Op(false, new[] { width, rows }, input);
+        var up = g.Op(false, new[] { width, rows }, input);
+        var glu = g.Op(false, new[] { width, rows }, gate, up);
+        return g.Op(false, new[] { embedding, rows }, glu);
+    }
+
+    // build_moe_ffn for llama: softmax gating, top-k by argsort, normalised weights, mul_mat_id gate/up/down,
+    // weighting, then the experts' rows summed by a chain of adds over views.
+    private static Tensor MoeFfn(Graph g, GraphShape s, Tensor input, long rows)
+    {
+        long E = s.Embedding, X = s.Experts, U = Math.Max(1, Math.Min(s.ExpertsUsed, s.Experts));
+        var ef = s.ExpertFeedForward > 0 ? s.ExpertFeedForward : s.FeedForward;
+
+        var logits = g.Op(false, new[] { X, rows }, input);
+        var probs = g.Op(true, new[] { X, rows }, logits);
+        var probs3d = g.View(probs);
+        var argsort = g.OpI32(new[] { X, rows }, probs);
+        var topK = g.View(argsort);
+        var weights = g.Op(false, new[] { 1, U, rows }, probs3d, topK);
+        var weights2d = g.View(weights);
+        var sum = g.Op(false, new[] { 1, rows }, weights2d);
+        var clamped = g.Op(true, new[] { 1, rows }, sum);
+        var normalised = g.Op(true, new[] { U, rows }, weights2d, clamped);
+        var normalised3d = g.View(normalised);
+        var input3d = g.View(input);
+        var gate = g.Op(false, new[] { ef, U, rows }, input3d, topK);
+        var up = g.Op(false, new[] { ef, U, rows }, input3d, topK);
+        var glu = g.Op(false, new[] { ef, U, rows }, gate, up);
+        var down = g.Op(false, new[] { E, U, rows }, glu, topK);
+        var weighted = g.Op(true, new[] { E, U, rows }, down, normalised3d);
+
+        if (U == 1) return g.Op(false, new[] { E, rows }, g.View(weighted)); // cont
+        var first = g.View(weighted);
+        var output = g.Op(true, new[] { E, rows }, first, g.View(weighted));
+        for (var i = 2; i < U; i++) output = g.Op(true, new[] { E, rows }, output, g.View(weighted));
+        return output;
+    }
+
+    // ---------------------------------------------------------------- allocator
+
+    private static long Allocate(Graph graph, long alignment)
+    {
+        var allocator = new DynamicAllocator(alignment);
+
+        foreach (var input in graph.Inputs) AllocateTensor(allocator, input);
+
+        foreach (var node in graph.Nodes)
+        {
+            if (node.IsView && node.ViewOf is not null) node.ViewOf.Views++;
+            foreach (var source in node.Sources) source.Children++;
+        }
+
+        foreach (var node in graph.Nodes)
+        {
+            AllocateTensor(allocator, node);
+            foreach (var parent in node.Sources)
+            {
+                parent.Children--;
+                if (parent.Children != 0 || parent.Views != 0) continue;
+                if (parent.IsView)
+                {
+                    var source = parent.ViewOf;
+                    if (source is null) continue;
+                    source.Views--;
+                    if (source.Views == 0 && source.Children == 0 && source.Allocated) Free(allocator, source);
+                }
+                else if (parent.Allocated)
+                {
+                    Free(allocator, parent);
+                }
+            }
+        }
+        return allocator.MaxSize;
+    }
+
+    private static void AllocateTensor(DynamicAllocator allocator, Tensor node)
+    {
+        if (node.Allocated || node.IsView) return;
+        node.Allocated = true;
+        if (node.CanInplace)
+        {
+            foreach (var parent in node.Sources)
+            {
+                // Only memory the allocator owns (not views, weights or freed tensors), never a graph output.
+                if (!parent.Allocated || parent.IsOutput || !SameLayout(parent, node)) continue;
+                if (parent.Children == 1 && parent.Views == 0)
+                {
+                    node.Offset = parent.Offset;
+                    parent.Allocated = false; // the node owns it now
+                    return;
+                }
+            }
+        }
+        node.Offset = allocator.Allocate(node.Bytes);
+    }
+
+    // ggml_are_same_layout: same type and shape (every tensor replayed here is contiguous).
+    private static bool SameLayout(Tensor a, Tensor b)
+    {
+        if (a.ElementType < 0 || a.ElementType != b.ElementType || a.Shape is null || b.Shape is null || a.Shape.Length != b.Shape.Length) return false;
+        for (var i = 0; i < a.Shape.Length; i++)
+        {
+            if (a.Shape[i] != b.Shape[i]) return false;
+        }
+        return true;
+    }
+
+    private static void Free(DynamicAllocator allocator, Tensor tensor)
+    {
+        if (tensor.IsOutput) return;
+        allocator.Free(tensor.Offset, tensor.Bytes);
+        tensor.Allocated = false;
+    }
+
+    /// <summary><c>ggml_dyn_tallocr</c> with one chunk (the CPU buffer type has no maximum size).</summary>
+    private sealed class DynamicAllocator
+    {
+        private readonly long _alignment;
+        private readonly List<long> _offsets = new() { 0 };
+        private readonly List<long> _sizes = new() { long.MaxValue / 4 };
+
+        public DynamicAllocator(long alignment) => _alignment = alignment;
+
+        public long MaxSize { get; private set; }
+
+        public long Allocate(long bytes)
+        {
+            var size = Align(bytes);
+            // best fit among the free blocks except the last; ties go to the later block (<=)
+            var best = -1;
+            var bestSize = long.MaxValue;
+            for (var i = 0; i < _offsets.Count - 1; i++)
+            {
+                if (_sizes[i] >= size && _sizes[i] <= bestSize)
+                {
+                    best = i;
+                    bestSize = _sizes[i];
+                }
+            }
+            if (best < 0) best = _offsets.Count - 1;
+
+            var offset = _offsets[best];
+            _offsets[best] = offset + size;
+            _sizes[best] -= size;
+            if (_sizes[best] == 0)
+            {
+                _offsets.RemoveAt(best);
+                _sizes.RemoveAt(best);
+            }
+            MaxSize = Math.Max(MaxSize, offset + size);
+            return offset;
+        }
+
+        public void Free(long offset, long bytes)
+        {
+            var size = Align(bytes);
+            for (var i = 0; i < _offsets.Count; i++)
+            {
+                if (_offsets[i] + _sizes[i] == offset)
+                {
+                    _sizes[i] += size;
+                    if (i < _offsets.Count - 1 && _offsets[i] + _sizes[i] == _offsets[i + 1])
+                    {
+                        _sizes[i] += _sizes[i + 1];
+                        _offsets.RemoveAt(i + 1);
+                        _sizes.RemoveAt(i + 1);
+                    }
+                    return;
+                }
+                if (offset + size == _offsets[i])
+                {
+                    _offsets[i] = offset;
+                    _sizes[i] += size;
+                    if (i > 0 && _offsets[i - 1] + _sizes[i - 1] == _offsets[i])
+                    {
+                        _sizes[i - 1] += _sizes[i];
+                        _offsets.RemoveAt(i);
+                        _sizes.RemoveAt(i);
+                    }
+                    return;
+                }
+            }
+            var at = 0;
+            while (at < _offsets.Count && _offsets[at] < offset) at++;
+            _offsets.Insert(at, offset);
+            _sizes.Insert(at, size);
+        }
+
+        private long Align(long bytes) => (bytes + _alignment - 1) / _alignment * _alignment;
+    }
+}

@@ -1,0 +1,126 @@
+using System;
+using FlashMoe.Gguf;
+using FlashMoe.Planning;
+using FlashMoe.Profiles;
+using Xunit;
+using static FlashMoe.Core.Tests.PlanningTestModels;
+
+namespace FlashMoe.Core.Tests;
+
+/// <summary>
+/// The compute-buffer replay against figures llama.cpp (LLamaSharp 0.30.0 + Backend.Cpu, this project's 2-core EPYC)
+/// logged as "CPU compute buffer size" for synthetic llama models: the accuracy matrix of FlashMoe.Runtime.Tests
+/// (PlanAccuracyTests, docs/measurements.md) measures them live; these keep the pure estimator pinned to them.
+/// Each regime is here: the logits on top of a fragmented FFN block, the KQ scores, flash attention, MoE FFN peaks
+/// with 1, 2 and 8 experts used, and quantized caches with their Hadamard rotation.
+/// </summary>
+public class ComputeGraphReplayTests
+{
+    /// <summary>llama.cpp prints "%8.2f MiB": the true size is within 0.005 MiB of the printed one.</summary>
+    private const long PrintResolution = Units.MiB / 200 + 1;
+
+    /// <summary>One measured case: the model's shape, the context, and what llama.cpp printed.</summary>
+    public sealed record Case(string Name, int Layers, long Embd, long Ff, int Heads, int KvHeads, long Vocab, int Experts, int Used,
+        long ExpertFf, int Context, int UBatch, bool FlashAttention, KvCacheType Kv, double PrintedMiB)
+    {
+        public override string ToString() => Name;
+    }
+
+    public static TheoryData<Case> Measured() => new()
+    {
+        new("dense 1024, logits over the freed FFN block", 2, 1024, 2816, 16, 4, 32000, 0, 0, 0, 256, 512, false, KvCacheType.F16, 37.00),
+        new("dense 1024, KQ scores", 2, 1024, 2816, 16, 4, 32000, 0, 0, 0, 8192, 512, false, KvCacheType.F16, 283.01),
+        new("dense 1024, small ubatch", 2, 1024, 2816, 16, 4, 32000, 0, 0, 0, 2048, 32, false, KvCacheType.F16, 4.94),
+        new("dense 1024, flash attention", 2, 1024, 2816, 16, 4, 32000, 0, 0, 0, 2048, 512, true, KvCacheType.F16, 66.50),
+        new("moe 8/2, wide experts", 2, 512, 2048, 8, 4, 8000, 8, 2, 2048, 8192, 512, true, KvCacheType.F16, 36.01),
+        new("moe 32/8", 2, 256, 512, 4, 1, 3000, 32, 8, 512, 2048, 512, false, KvCacheType.F16, 29.88),
+        new("moe 4/1", 2, 768, 3072, 12, 4, 50000, 4, 1, 3072, 2048, 128, true, KvCacheType.F16, 25.91),
+        new("moe 32/4, 65k vocab", 2, 1024, 1024, 8, 2, 65536, 32, 4, 1024, 8192, 512, false, KvCacheType.F16, 155.01),
+        new("dense, q8_0 cache (rotated Q/K/V)", 2, 256, 768, 4, 2, 2048, 0, 0, 0, 2048, 128, true, KvCacheType.Q8_0, 2.03),
+        new("moe, q4_0 cache (rotated Q/K/V)", 2, 256, 512, 4, 2, 2048, 8, 2, 512, 8192, 512, true, KvCacheType.Q4_0, 15.58),
+    };
+
+    [Theory]
+    [MemberData(nameof(Measured))]
+    public void Replay_matches_the_buffer_llama_cpp_reserved(Case c)
+    {
+        var model = new Builder
+        {
+            Layers = c.Layers, Embd = c.Embd, Ff = c.Ff, Heads = c.Heads, KvHeads = c.KvHeads, HeadDim = (int)(c.Embd / c.Heads),
+            Vocab = c.Vocab, Experts = c.Experts, ExpertsUsed = c.Used, ExpertFf = c.ExpertFf,
+        }.Build();
+        var tokens = ComputeBufferEstimator.ReserveTokens(c.Context, 512, c.UBatch);
+        var cells = KvCacheEstimator.Cells(c.Context);
+
+        var bytes = ComputeBufferEstimator.WholeGraphBytes(model, tokens, tokens, cells, c.FlashAttention, c.Kv, c.Kv);
+
+        var measured = (long)Math.Round(c.PrintedMiB * Units.MiB);
+        Assert.True(Math.Abs(bytes - measured) <= PrintResolution,
+            $"{c.Name}: replay {bytes / (double)Units.MiB:0.0000} MiB, llama.cpp {c.PrintedMiB:0.00} MiB");
+    }
+
+    [Fact]
+    public void Fragmentation_is_what_the_sum_of_live_tensors_misses()
+    {
+        // At ctx 256 the logits (31.25 MiB) land above the FFN block freed under them, so the buffer is 37.00 MiB,
+        // not logits + the final hidden state; with a 5632-wide FFN the same logits fit lower (33.25 MiB).
+        var narrow = new Builder { Layers = 2, Embd = 1024, Ff = 2816, Heads = 16, KvHeads = 4, HeadDim = 64, Vocab = 32000 }.Build();
+        var wide = new Builder { Layers = 2, Embd = 1024, Ff = 5632, Heads = 16, KvHeads = 4, HeadDim = 64, Vocab = 32000 }.Build();
+
+        var narrowBytes = ComputeBufferEstimator.WholeGraphBytes(narrow, 256, 256, 256, false);
+        var wideBytes = ComputeBufferEstimator.WholeGraphBytes(wide, 256, 256, 256, false);
+
+        Assert.InRange(narrowBytes, 37 * Units.MiB - PrintResolution, 37 * Units.MiB + PrintResolution);
+        Assert.InRange(wideBytes, 33.25 * Units.MiB - PrintResolution, 33.25 * Units.MiB + PrintResolution);
+    }
+
+    [Fact]
+    public void Replay_grows_with_the_ubatch_and_the_context_without_flash_attention()
+    {
+        var model = Moe(4, 8, 2, GgmlType.Q4_0, GgmlType.Q8_0, embd: 512, expertFf: 1024, vocab: 8192, heads: 8, kvHeads: 2);
+        long previous = 0;
+        foreach (var tokens in new[] { 1L, 32, 128, 512 })
+        {
+            var bytes = ComputeBufferEstimator.WholeGraphBytes(model, tokens, tokens, 4096, false);
+            Assert.True(bytes > previous, $"{tokens} tokens: {bytes} ≤ {previous}");
+            previous = bytes;
+        }
+        Assert.True(ComputeBufferEstimator.WholeGraphBytes(model, 512, 512, 16384, false) > ComputeBufferEstimator.WholeGraphBytes(model, 512, 512, 4096, false));
+        // Flash attention never materialises the n_kv × n_tokens × n_head scores.
+        Assert.True(ComputeBufferEstimator.WholeGraphBytes(model, 512, 512, 16384, true) < ComputeBufferEstimator.WholeGraphBytes(model, 512, 512, 16384, false));
+    }
+
+    [Fact]
+    public void With_a_gpu_each_device_replays_its_share_and_the_cpu_holds_the_graph_inputs()
+    {
+        var model = Moe(4, 8, 2, GgmlType.Q4_0, GgmlType.Q8_0, embd: 512, expertFf: 1024, vocab: 8192, heads: 8, kvHeads: 2);
+        var host = HostFacts.FromProfile(Profile(64, gpus: new[] { Gpu("A770", 16) }).Hardware);
+        var options = new ResolvedLoadOptions { GpuLayerCount = 5, ContextSize = 32768, BatchSize = 512, UBatchSize = 512, FlashAttention = false };
+
+        var full = MemoryPlanner.Plan(options, model, host);
+        // Everything offloaded: the GPU replays every layer and the output; the CPU keeps the inputs and the token lookup,
+        // among them the f32 KQ mask of n_kv × n_tokens (64 MiB here), which the scheduler keeps on the CPU backend.
+        Assert.Equal(ComputeBufferEstimator.DeviceShareBytes(model, 0, 4, true, false, 512, 32768, false), full.Devices[1].ComputeBytes);
+        Assert.Equal(ComputeBufferEstimator.DeviceShareBytes(model, 0, 0, false, true, 512, 32768, false), full.Cpu.ComputeBytes);
+        Assert.True(full.Cpu.ComputeBytes > 32768L * 512 * 4);
+        Assert.True(full.Devices[1].ComputeBytes < ComputeBufferEstimator.WholeGraphBytes(model, 512, 512, 32768, false));
+
+        // Two layers and the output on the GPU, a 16-token ubatch (no op offload): the CPU runs layers 0–1 itself.
+        var split = MemoryPlanner.Plan(options with { GpuLayerCount = 3, UBatchSize = 16, BatchSize = 16 }, model, host);
+        Assert.Equal(ComputeBufferEstimator.DeviceShareBytes(model, 2, 2, true, false, 16, 32768, false), split.Devices[1].ComputeBytes);
+        Assert.Equal(ComputeBufferEstimator.DeviceShareBytes(model, 0, 2, false, true, 16, 32768, false), split.Cpu.ComputeBytes);
+    }
+
+    [Fact]
+    public void Mla_models_keep_the_per_phase_estimate()
+    {
+        // The replayed graph is llama's; DeepSeek's MLA attention is a different graph, so the CPU-only plan keeps the
+        // per-phase shape for it (documented, not measured here).
+        var model = new Builder { Layers = 2, Embd = 1024, Ff = 2048, Heads = 16, KvHeads = 1, Vocab = 4096, KvLoraRank = 512, RopeDims = 64 }.Build();
+        var plan = MemoryPlanner.Plan(new ResolvedLoadOptions { ContextSize = 4096, BatchSize = 512, UBatchSize = 512 }, model,
+            HostFacts.FromProfile(Profile(64).Hardware));
+        var layer = ComputeBufferEstimator.LayerPeakBytes(model, 512, 4096, false);
+        var output = ComputeBufferEstimator.OutputLayerBytes(model, 512, 512);
+        Assert.Equal(ComputeBufferEstimator.InputBytes(model, 512) + Math.Max(layer, output), plan.Cpu.ComputeBytes);
+    }
+}
