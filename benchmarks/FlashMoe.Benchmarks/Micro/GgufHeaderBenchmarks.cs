@@ -5,7 +5,7 @@ using FlashMoe.Gguf;
 namespace FlashMoe.Benchmarks.Micro;
 
 /// <summary>
-/// Reading the header of a ≈ 130 GiB DeepSeek-class GGUF (sparse file, 129 280-token vocab, ≈ 1 100 tensors): what the
+/// Reading the header of a ≈ 130 GiB DeepSeek-class GGUF (sparse file, 129 280-token vocab, 743 tensors, 2.7 MB header): what the
 /// build check and the runtime do before every plan. The file is read from the page cache (warm), which is the
 /// common case for a build that runs repeatedly.
 /// </summary>

@@ -28,16 +28,21 @@ internal static class RamSweepCommand
             return 0;
         }
 
-        var parent = CgroupV1.FindParent(options.CgroupParent, out var problem);
-        if (parent is null)
+        var parent = "(none: --plan-only)";
+        if (!options.PlanOnly)
         {
-            Console.WriteLine($"ramsweep skipped: {problem}.");
-            return 0;
+            var found = CgroupV1.FindParent(options.CgroupParent, out var problem);
+            if (found is null)
+            {
+                Console.WriteLine($"ramsweep skipped: {problem}.");
+                return 0;
+            }
+            parent = found;
         }
 
         var log = Console.Error;
         var loadBefore = MachineFacts.LoadAverage();
-        if (options.WaitForLoad is { } wanted) loadBefore = await WaitForQuietAsync(wanted, log);
+        if (options.WaitForLoad is { } wanted && !options.PlanOnly) loadBefore = await WaitForQuietAsync(wanted, log);
 
         var models = new List<(string Label, string Path)>();
         if (options.ModelPath is { } given)
@@ -71,7 +76,7 @@ internal static class RamSweepCommand
                     var limit = (long)Math.Round(ratio * fileBytes);
                     var prediction = SweepPrediction.For(host, summary, path, limit, options.Threads, options.ContextSize);
                     var runs = new List<RunOutcome>();
-                    for (var repeat = 0; repeat < options.Repeats; repeat++)
+                    for (var repeat = 0; repeat < (options.PlanOnly ? 0 : options.Repeats); repeat++)
                     {
                         if (timedOut && options.StopAfterTimeout)
                         {

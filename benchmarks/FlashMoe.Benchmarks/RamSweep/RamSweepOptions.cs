@@ -29,7 +29,8 @@ internal sealed record RamSweepOptions
           --wait-for-load X     before the first run, wait up to 15 min for the 1-minute load average to drop below X
           --cgroup-parent DIR   where the per-run memory cgroups are made (default: this process's own cgroup v1
                                 memory group, so any limit on the caller still applies)
-          --out FILE            also write the markdown report to FILE
+          --plan-only           run nothing: only what FlashMoe's plan predicts for each limit (no root needed)
+          --out FILE            also write the markdown report to FILE (and the raw runs to FILE.json)
         """;
 
     public string? ModelPath { get; init; }
@@ -47,6 +48,7 @@ internal sealed record RamSweepOptions
     public double? WaitForLoad { get; init; }
     public string? CgroupParent { get; init; }
     public string? OutputPath { get; init; }
+    public bool PlanOnly { get; init; }
     public bool ShowHelp { get; init; }
 
     public static RamSweepOptions Parse(string[] args)
@@ -93,6 +95,7 @@ internal sealed record RamSweepOptions
                 case "--wait-for-load": o = o with { WaitForLoad = PositiveDouble(Value()) }; break;
                 case "--cgroup-parent": o = o with { CgroupParent = Value() }; break;
                 case "--out": o = o with { OutputPath = Value() }; break;
+                case "--plan-only": o = o with { PlanOnly = true }; break;
                 default: throw new UsageException($"ramsweep: unknown argument '{arg}' (see ramsweep --help)");
             }
         }

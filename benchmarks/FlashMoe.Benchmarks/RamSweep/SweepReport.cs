@@ -67,6 +67,11 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
         sb.AppendLine(Invariant(
             $"Runs: {options.Threads} threads, context {options.ContextSize}, {options.Tokens} tokens, {options.Repeats} repeat(s) (medians), time-out {options.Timeout.TotalSeconds:0} s; each run a fresh process in its own cgroup v1 memory group under `{cgroupParent}` with `memory.limit_in_bytes` = ratio × file size; the model evicted from the page cache first ({methods}; still cached before a run, by {probes}: at most {(maxResident < 0 ? "unknown" : ByteSize.Format(maxResident))})."));
         sb.AppendLine();
+        if (options.PlanOnly)
+        {
+            sb.AppendLine("--plan-only: nothing was run; the columns after \"group peak\" are the plan's prediction for each limit.");
+            sb.AppendLine();
+        }
         sb.AppendLine("Columns: result (OOM = killed by the group's OOM killer, with the phase it was in; time-out = still running at the time-out, killed); load = weights load (LoadAsync); prompt = time to the first token (prompt processing included); gen = tokens/s after the first (median, with the range over repeats; ≈ partial rate before a time-out); VmHWM = the child's peak RSS; group peak = `memory.max_usage_in_bytes` (anonymous memory + page cache charged to the group); plan × = the plan's usable RAM ÷ host footprint for that limit; plan advice = the FM1xxx IDs FlashMoe raises for that mode at that limit (FM1001 no-mmap will not fit, FM1002 mmap where no-mmap is better, FM1003 mmap short of RAM, FM1008 mmap + repack thrash); auto = what `mmap: \"auto\"` resolves to.");
         foreach (var section in _sections)
         {
@@ -162,6 +167,7 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
     private static string ResultsText(IReadOnlyList<RunOutcome> runs)
     {
         var texts = runs.Select(ResultText).ToList();
+        if (texts.Count == 0) return "not run";
         if (texts.Distinct().Count() == 1) return texts[0];
         return string.Join(", ", texts.GroupBy(t => t).Select(g => Invariant($"{g.Key} {g.Count()}/{runs.Count}")));
     }
