@@ -24,7 +24,7 @@ internal static class RamSweepChild
 {
     public const string Verb = "ramsweep-child";
 
-    // ≈ 20 tokens with the synthetic vocab: long enough that prompt processing shows up under memory pressure.
+    // 21 tokens (with BOS) in the synthetic vocab: long enough that prompt processing shows up under memory pressure.
     public const string DefaultPrompt = "The quick brown fox jumps over the lazy dog, and then the dog";
 
     public static async Task<int> RunAsync(string[] args)
