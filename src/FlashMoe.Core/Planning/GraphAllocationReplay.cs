@@ -308,10 +308,11 @@ internal static class GraphAllocationReplay
         var weighted = g.Op(true, new[] { E, U, rows }, down, normalised3d);
 
         if (U == 1) return g.Op(false, new[] { E, rows }, g.View(weighted)); // cont
-        var first = g.View(weighted);
-        var output = g.Op(true, new[] { E, rows }, first, g.View(weighted));
-        for (var i = 2; i < U; i++) output = g.Op(true, new[] { E, rows }, output, g.View(weighted));
-        return output;
+        // llama.cpp sums the experts' rows with a chain of U − 1 adds over views of `weighted`. Only the first add
+        // allocates (its sources are views); each later one runs in place of the previous sum (its only consumer, same
+        // layout), and `weighted` is freed right after the last. So adds 2 … U − 1 never change the allocator's state and
+        // the first add alone replays the chain exactly — with no loop an expert count could size.
+        return g.Op(true, new[] { E, rows }, g.View(weighted), g.View(weighted));
     }
 
     // ---------------------------------------------------------------- allocator
