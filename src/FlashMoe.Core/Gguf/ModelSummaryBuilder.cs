@@ -129,7 +129,8 @@ internal static class ModelSummaryBuilder
             if (!array.IsMaterialized)
             {
                 throw new GgufFormatException(DiagnosticCatalog.GgufInvalidMetadataValue, value.Offset, key,
-                    $"a per-layer array of {array.Count} elements is longer than any model's layer count");
+                    $"a per-layer array of {array.Count} elements was not read: it is longer than any model's layer count, " +
+                    "or the header's earlier arrays used up the reader's element budget (GgufReadOptions.MaxMaterializedElementsTotal)");
             }
             var perLayer = new int[array.Elements.Count];
             for (var i = 0; i < perLayer.Length; i++) perLayer[i] = (int)CheckInteger(array.Elements[i], key, 0, int.MaxValue);
