@@ -93,7 +93,7 @@ public sealed class FlashMoeCheckProfiles : Task
             foreach (var parsed in document.Profiles)
             {
                 if (selected.Count > 0 && !selected.Contains(parsed.Profile.Name)) continue;
-                checkedProfiles.Add(Check(parsed, path, projectDirectory));
+                checkedProfiles.Add(CheckGuarded(parsed, path, projectDirectory));
             }
         }
 
@@ -108,6 +108,25 @@ public sealed class FlashMoeCheckProfiles : Task
 
         CheckedProfiles = checkedProfiles;
         WritePlan(checkedProfiles, projectDirectory);
+    }
+
+    /// <summary>
+    /// <see cref="Check"/>, with a failure inside it (a bug) reported as FM0399 for this profile alone: the other
+    /// profiles are still checked and the plan file still written.
+    /// </summary>
+    private PlanFileEntry CheckGuarded(ParsedProfile parsed, string profileFile, string projectDirectory)
+    {
+        try
+        {
+            return Check(parsed, profileFile, projectDirectory);
+        }
+        catch (Exception e)
+        {
+            var failure = FlashMoeDiagnostic.Create(DiagnosticCatalog.BuildCheckInternalError, null,
+                "profile '" + parsed.Profile.Name + "': " + e.GetType().Name + ": " + e.Message);
+            var entry = new PlanFileEntry { ProfileName = parsed.Profile.Name, ProfileFile = profileFile, ModelPath = parsed.Profile.Model.Path };
+            return Unusable(entry, new Advice(failure, string.Empty), parsed.Locations); // located at the profile name
+        }
     }
 
     /// <summary>Reads the model (header or declared facts), resolves the profile for its declared hardware and reports the advice.</summary>
@@ -142,8 +161,10 @@ public sealed class FlashMoeCheckProfiles : Task
                 var format = e.ToDiagnostic();
                 return Unusable(entry, new Advice(format with { Message = "Model file '" + found + "': " + format.Message }, "model.path"), locations);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException
+                                           or ArgumentException or NotSupportedException)
             {
+                // The file system refused the path or the file (not a regular file, locked, a path .NET Framework rejects).
                 return Unusable(entry, new Advice(FlashMoeDiagnostic.Create(DiagnosticCatalog.ModelFileUnreadable, null, found, e.Message), "model.path"), locations);
             }
         }

@@ -123,4 +123,30 @@ public class ComputeGraphReplayTests
         var output = ComputeBufferEstimator.OutputLayerBytes(model, 512, 512);
         Assert.Equal(ComputeBufferEstimator.InputBytes(model, 512) + Math.Max(layer, output), plan.Cpu.ComputeBytes);
     }
+    [Fact]
+    public void The_experts_sum_is_replayed_without_a_node_per_expert_used()
+    {
+        // llama.cpp adds the experts' rows with a chain of n_expert_used − 1 adds; the replay must give the same bytes
+        // without building that chain, so an absurd expert count (a hand-built summary, not limited like a GGUF's)
+        // costs nothing. Measured against U = 2, 4 and 8 by Replay_matches_the_buffer_llama_cpp_reserved.
+        ModelSummary Model(int used) => new Builder
+        {
+            Layers = 2, Embd = 256, Ff = 512, Heads = 4, KvHeads = 1, HeadDim = 64, Vocab = 3000, Experts = used, ExpertsUsed = used, ExpertFf = 64,
+        }.Build();
+        var few = Model(8);
+        var absurd = Model(2_000_000);
+        ComputeBufferEstimator.WholeGraphBytes(few, 4, 4, 256, false); // JIT warm-up
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var fewBytes = ComputeBufferEstimator.WholeGraphBytes(few, 4, 4, 256, false);
+        var fewAllocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        before = GC.GetAllocatedBytesForCurrentThread();
+        var absurdBytes = ComputeBufferEstimator.WholeGraphBytes(absurd, 4, 4, 256, false);
+        var absurdAllocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // Same graph size either way (a chain would be 4 M nodes, hundreds of MB); the buffer grows with the expert tensors.
+        Assert.True(absurdAllocated < 2 * fewAllocated + (64 << 10), $"{absurdAllocated:N0} bytes allocated vs {fewAllocated:N0} for 8 experts");
+        Assert.True(absurdBytes >= 4L * 256 * 2_000_000 * 4, $"{absurdBytes} bytes"); // the weighted down projection alone
+        Assert.True(fewBytes < absurdBytes);
+    }
 }

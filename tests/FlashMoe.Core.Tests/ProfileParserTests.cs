@@ -433,6 +433,35 @@ public class ProfileParserTests
         Assert.Contains(messagePart, Single(document, "FM0011").Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("\"blockCount\": 513", "model.blockCount", "between 1 and 512, found 513")]
+    [InlineData("\"expertCount\": 513", "model.expertCount", "between 0 and 512, found 513")]
+    [InlineData("\"expertCount\": 8, \"expertUsedCount\": 513", "model.expertUsedCount", "between 1 and 512, found 513")]
+    [InlineData("\"blockCount\": 65536", "model.blockCount", "between 1 and 512")]
+    [InlineData("\"path\": \"models/a\\u0007b.gguf\"", "model.path", "control character U+0007")]
+    [InlineData("\"path\": \"models/a\\nb.gguf\"", "model.path", "control character U+000A")]
+    [InlineData("\"path\": \"models/a\\u0000b.gguf\"", "model.path", "control character U+0000")]
+    public void Model_facts_past_llama_cpp_limits_and_unusable_paths_are_FM0003(string model, string path, string messagePart)
+    {
+        var document = Parse($$"""{ "profiles": { "P": { "hardware": { "ramGiB": 64 }, "model": { "sizeGiB": 1, {{model}} } } } }""");
+        var diagnostic = Single(document, "FM0003");
+        Assert.StartsWith("'" + path + "': ", diagnostic.Message, StringComparison.Ordinal);
+        Assert.Contains(messagePart, diagnostic.Message, StringComparison.Ordinal);
+        Assert.Empty(document.Profiles);
+    }
+
+    [Fact]
+    public void Model_facts_at_llama_cpp_limits_and_unusual_but_valid_paths_stay_clean()
+    {
+        var document = Parse("""
+            { "profiles": { "P": { "hardware": { "ramGiB": 64 },
+              "model": { "path": "models/a|b <c> ü.gguf", "blockCount": 512, "expertCount": 512, "expertUsedCount": 512 } } } }
+            """);
+        Assert.Empty(document.Diagnostics);
+        var model = Assert.Single(document.Profiles).Profile.Model;
+        Assert.Equal((512, 512, 512), (model.BlockCount, model.ExpertCount, model.ExpertUsedCount));
+    }
+
     [Fact]
     public void A_cpu_repack_override_is_FM0012_warning()
     {

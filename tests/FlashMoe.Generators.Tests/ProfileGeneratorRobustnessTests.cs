@@ -101,11 +101,12 @@ public class ProfileGeneratorRobustnessTests
     [Fact]
     public void Hostile_strings_end_up_escaped_in_the_generated_code()
     {
+        // (A model.path with a control character is FM0003 since no file can have it; the line break rides on the GPU name.)
         const string json = """
             { "profiles": { "P": {
               "description": "*/ \" \\ \u2028 \u0000 </summary> #error x",
-              "hardware": { "ramGiB": 1, "gpus": [ { "name": "\"); System.Environment.Exit(1); //", "vramGiB": 1, "backend": "cuda" } ] },
-              "model": { "path": "\r\n#error injected" }
+              "hardware": { "ramGiB": 1, "gpus": [ { "name": "\r\n#error injected\"); System.Environment.Exit(1); //", "vramGiB": 1, "backend": "cuda" } ] },
+              "model": { "path": "\" + \\ */ #error injected.gguf" }
             } } }
             """;
         var result = RunGarbage(json);

@@ -370,6 +370,62 @@ public sealed class FlashMoeCheckProfilesTests : IDisposable
     }
 
     [Fact]
+    public void A_failure_inside_one_profile_is_FM0399_for_it_alone_and_the_others_are_checked_and_planned()
+    {
+        var badJson = Seed(name: "Broken");
+        var badFile = _h.Write("broken.flashmoe.json", badJson);
+        _h.Write("flashmoe.json", Seed(mmap: "true"));
+        var engine = new FakeBuildEngine { ThrowOnMessage = m => m.Message?.Contains("profile 'Broken'") == true };
+
+        var (result, _, task) = _h.Run(files: new[] { "broken.flashmoe.json", "flashmoe.json" }, engine: engine);
+
+        Assert.False(result);
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("FM0399", error.Code);
+        Assert.Contains("profile 'Broken'", error.Message);
+        Assert.Contains("injected logger failure", error.Message);
+        Assert.Equal((badFile, JsonPosition.At(badJson, badJson.IndexOf("\"Broken\"", StringComparison.Ordinal))), (error.File, (error.Line, error.Column)));
+        Assert.Equal("FM1002", Assert.Single(engine.Warnings).Code); // the other profile was still checked
+        Assert.Equal(new[] { ("Broken", ModelSource.Unusable), ("ArcWorkstation", ModelSource.Declared) },
+            task.CheckedProfiles.Select(p => (p.ProfileName, p.ModelSource)));
+        using var plan = JsonDocument.Parse(File.ReadAllText(_h.PlanPath));
+        Assert.Equal(new[] { "Broken", "ArcWorkstation" }, plan.RootElement.GetProperty("profiles").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
+    }
+
+    [Fact]
+    public async System.Threading.Tasks.Task A_FIFO_as_model_path_is_FM0303_at_model_path_instead_of_blocking_the_build()
+    {
+        if (OperatingSystem.IsWindows()) return; // no FIFOs in the Windows file system
+        var fifo = Path.Combine(_h.Directory, "model.gguf");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", "\"" + fifo + "\""))
+        {
+            mkfifo.WaitForExit();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+        var json = Laptop("model.gguf", name: "FromFifo");
+        _h.Write("fifo.flashmoe.json", json);
+        _h.Write("flashmoe.json", Seed(mmap: "true"));
+
+        var run = System.Threading.Tasks.Task.Run(() => _h.Run(files: new[] { "fifo.flashmoe.json", "flashmoe.json" }));
+        var finished = await System.Threading.Tasks.Task.WhenAny(run, System.Threading.Tasks.Task.Delay(TimeSpan.FromSeconds(60))) == run;
+        if (!finished)
+        {
+            // Release the reader blocked in open(): a writer that opens and closes gives it end of file.
+            using var writer = new FileStream(fifo, FileMode.Open, FileAccess.Write);
+        }
+        Assert.True(finished, "the build check blocked on the FIFO");
+
+        var (result, engine, task) = await run;
+        Assert.False(result);
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("FM0303", error.Code);
+        Assert.Equal(JsonPosition.OfValue(json, "\"path\"", "\"model.gguf\""), (error.Line, error.Column));
+        Assert.Contains("not a regular file", error.Message);
+        Assert.Equal(new[] { ModelSource.Unusable, ModelSource.Declared }, task.CheckedProfiles.Select(p => p.ModelSource));
+        Assert.True(File.Exists(_h.PlanPath));
+    }
+
+    [Fact]
     public void The_same_file_listed_twice_is_checked_once()
     {
         _h.Write("flashmoe.json", Seed(mmap: "true"));

@@ -162,8 +162,9 @@ internal sealed class GgufBinaryReader
         _bufferStart += _bufferPos;
         _bufferPos = 0;
         _bufferLength = unread;
-        // Never read past the declared file length, so a stream longer than `length` behaves like the file.
-        var wanted = (int)Math.Min(_buffer.Length, unread + RemainingInFile);
+        // Never read past the declared file length, so a stream longer than `length` behaves like the file. The
+        // buffer now starts at the first unread byte, so the file's rest from there already includes the unread bytes.
+        var wanted = (int)Math.Min(_buffer.Length, Math.Max(0, Length - _bufferStart));
         while (_bufferLength < count)
         {
             var read = _stream.Read(_buffer, _bufferLength, wanted - _bufferLength);

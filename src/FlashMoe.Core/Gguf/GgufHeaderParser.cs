@@ -37,6 +37,9 @@ internal sealed class GgufHeaderParser
     private readonly GgufBinaryReader _reader;
     private readonly GgufReadOptions _options;
 
+    /// <summary>Array elements materialised so far in this header (bounded by <see cref="GgufReadOptions.MaxMaterializedElementsTotal"/>).</summary>
+    private long _materializedElements;
+
     private int MaxArrayNesting => Math.Max(1, Math.Min(_options.MaxArrayNesting, MaxSupportedArrayNesting));
 
     public GgufHeaderParser(GgufBinaryReader reader, GgufReadOptions options)
@@ -56,6 +59,11 @@ internal sealed class GgufHeaderParser
         var keyValueCount = _reader.ReadUInt64("the metadata key/value count");
         CheckCount(tensorCount, MinTensorInfoBytes, tensorCountOffset, "The tensor count");
         CheckCount(keyValueCount, MinKeyValueBytes, keyValueCountOffset, "The metadata key/value count");
+        if (keyValueCount > (ulong)Math.Max(0, _options.MaxKeyValueCount))
+        {
+            throw new GgufFormatException(DiagnosticCatalog.GgufInvalidMetadataValue, keyValueCountOffset, "(key/value count)",
+                $"the header declares {keyValueCount} key/value pairs; at most {_options.MaxKeyValueCount} are accepted (real models have well under a hundred)");
+        }
 
         var entries = new List<GgufMetadataEntry>((int)Math.Min(keyValueCount, 1024));
         var byKey = new Dictionary<string, GgufValue>(StringComparer.Ordinal);
@@ -193,7 +201,10 @@ internal sealed class GgufHeaderParser
         var count = _reader.ReadUInt64("the element count of '{0}'", key);
         CheckCount(count, GgufValueTypes.MinimumSize(type), countOffset, "The element count of array '{0}'", key);
 
-        var materialize = materializeAllowed && count <= (ulong)Math.Max(0, _options.MaxMaterializedArrayElements);
+        var materialize = materializeAllowed
+            && count <= (ulong)Math.Max(0, _options.MaxMaterializedArrayElements)
+            && count <= (ulong)Math.Max(0, _options.MaxMaterializedElementsTotal - _materializedElements);
+        if (materialize) _materializedElements += (long)count;
         var elementsOffset = _reader.Position;
         var elements = ReadArrayElements(type, count, level, materialize, key);
         var array = new GgufArray(key, type, (long)count, elementsOffset, _reader.Position - elementsOffset, elements);

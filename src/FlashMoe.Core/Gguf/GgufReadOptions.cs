@@ -14,6 +14,20 @@ public sealed class GgufReadOptions
     public int MaxMaterializedArrayElements { get; init; } = 4096;
 
     /// <summary>
+    /// Most array elements materialised in one header, nested arrays included; arrays past this budget are left
+    /// unmaterialised like large ones. Each element becomes an object of its own, so without a budget a header of many
+    /// small arrays (a few bytes per element on disk) would cost tens of times its size in memory. Default 1,048,576,
+    /// far above the per-layer arrays of any real model.
+    /// </summary>
+    public long MaxMaterializedElementsTotal { get; init; } = 1L << 20;
+
+    /// <summary>
+    /// Most metadata key/value pairs accepted (FM0110 beyond); each is kept in memory with its key. Default 65,536
+    /// (real models have well under a hundred).
+    /// </summary>
+    public long MaxKeyValueCount { get; init; } = 1L << 16;
+
+    /// <summary>
     /// String values longer than this many bytes are skipped and recorded as skipped; keys and tensor names
     /// longer than this are an error (FM0111). Default 1 MiB.
     /// </summary>

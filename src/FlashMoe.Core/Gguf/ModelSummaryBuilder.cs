@@ -7,12 +7,15 @@ namespace FlashMoe.Gguf;
 
 /// <summary>
 /// Builds a <see cref="ModelSummary"/> from a GGUF header, reading the <c>{arch}.*</c> hyper-parameters the way
-/// llama.cpp's loader does (any integer type accepted; per-layer keys may be scalars or arrays).
+/// llama.cpp's loader does (any integer type accepted; per-layer keys may be scalars or arrays). Every value is
+/// range-checked against what llama.cpp accepts (<see cref="ModelLimits"/>: u32 keys, at most 512 layers and 512
+/// experts, no more experts used than exist) before it sizes a table, drives a loop or enters the planner's arithmetic;
+/// anything else is FM0110.
 /// </summary>
 internal static class ModelSummaryBuilder
 {
-    /// <summary>Largest block count accepted: per-layer tables are sized by it.</summary>
-    private const int MaxBlockCount = TensorClassifier.MaxLayerIndex + 1;
+    private const long U32 = ModelLimits.MaxUInt32;
+    private const string U32Limit = "llama.cpp reads it as a u32";
 
     public static ModelSummary Build(GgufFile file)
     {
@@ -20,12 +23,14 @@ internal static class ModelSummaryBuilder
         var name = file.TryGetString("general.name", out var n) ? n : null;
         string Key(string suffix) => arch + "." + suffix;
 
-        var blockCount = (int)Integer(file, Key("block_count"), 0, MaxBlockCount, 0);
-        var embd = Integer(file, Key("embedding_length"), 0, long.MaxValue, 0);
+        var blockCount = (int)Integer(file, Key("block_count"), 0, ModelLimits.MaxLayers, 0, "llama.cpp's LLAMA_MAX_LAYERS");
+        var embd = Integer(file, Key("embedding_length"), 0, U32, 0, U32Limit);
         var headCounts = PerLayer(file, Key("attention.head_count"), blockCount, null);
         var headCountsKv = PerLayer(file, Key("attention.head_count_kv"), blockCount, headCounts);
         var heads = headCounts.Length > 0 ? headCounts[0] : 0;
         var defaultHeadLength = heads > 0 ? (int)Math.Min(int.MaxValue, embd / heads) : 0;
+        var expertCount = (int)Integer(file, Key("expert_count"), 0, ModelLimits.MaxExperts, 0, "llama.cpp's LLAMA_MAX_EXPERTS");
+        var expertUsedCount = (int)Integer(file, Key("expert_used_count"), 0, expertCount, 0, "no more than " + Key("expert_count"));
 
         var tensors = new List<TensorSummary>(file.Tensors.Count);
         var byRole = new Dictionary<TensorRole, long>();
@@ -72,12 +77,12 @@ internal static class ModelSummaryBuilder
             KvLoraRank = OptionalInt(file, Key("attention.kv_lora_rank")),
             QLoraRank = OptionalInt(file, Key("attention.q_lora_rank")),
             RopeDimensionCount = OptionalInt(file, Key("rope.dimension_count")),
-            ContextLength = Integer(file, Key("context_length"), 0, long.MaxValue, 0),
+            ContextLength = Integer(file, Key("context_length"), 0, U32, 0, U32Limit),
             VocabSize = VocabSize(file, Key("vocab_size")),
-            ExpertCount = (int)Integer(file, Key("expert_count"), 0, int.MaxValue, 0),
-            ExpertUsedCount = (int)Integer(file, Key("expert_used_count"), 0, int.MaxValue, 0),
+            ExpertCount = expertCount,
+            ExpertUsedCount = expertUsedCount,
             ExpertSharedCount = (int)Integer(file, Key("expert_shared_count"), 0, int.MaxValue, 0),
-            ExpertFeedForwardLength = Integer(file, Key("expert_feed_forward_length"), 0, long.MaxValue, 0),
+            ExpertFeedForwardLength = Integer(file, Key("expert_feed_forward_length"), 0, U32, 0, U32Limit),
             LeadingDenseBlockCount = (int)Integer(file, Key("leading_dense_block_count"), 0, int.MaxValue, 0),
             FileType = OptionalInt(file, "general.file_type", min: int.MinValue),
             ParameterCount = parameters,
@@ -90,21 +95,25 @@ internal static class ModelSummaryBuilder
         };
     }
 
-    /// <summary>An integer key of any integer type, range-checked; <paramref name="fallback"/> when absent.</summary>
-    private static long Integer(GgufFile file, string key, long min, long max, long fallback)
+    /// <summary>
+    /// An integer key of any integer type, range-checked; <paramref name="fallback"/> when absent.
+    /// <paramref name="limit"/> names where the maximum comes from, for the FM0110 message.
+    /// </summary>
+    private static long Integer(GgufFile file, string key, long min, long max, long fallback, string? limit = null)
     {
         if (!file.TryGetValue(key, out var value)) return fallback;
-        return CheckInteger(value, key, min, max);
+        return CheckInteger(value, key, min, max, limit);
     }
 
     private static int? OptionalInt(GgufFile file, string key, int min = 0) =>
         file.TryGetValue(key, out var value) ? (int)CheckInteger(value, key, min, int.MaxValue) : null;
 
-    private static long CheckInteger(GgufValue value, string key, long min, long max)
+    private static long CheckInteger(GgufValue value, string key, long min, long max, string? limit = null)
     {
         if (value.TryGetInt64(out var number) && number >= min && number <= max) return number;
+        var why = limit is null ? string.Empty : " (" + limit + ")";
         throw new GgufFormatException(DiagnosticCatalog.GgufInvalidMetadataValue, value.Offset, key,
-            $"expected an integer from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}, " +
+            $"expected an integer from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}{why}, " +
             $"found {GgufValueTypes.ShortName(value.Type)} {value}");
     }
 
@@ -120,7 +129,8 @@ internal static class ModelSummaryBuilder
             if (!array.IsMaterialized)
             {
                 throw new GgufFormatException(DiagnosticCatalog.GgufInvalidMetadataValue, value.Offset, key,
-                    $"a per-layer array of {array.Count} elements is longer than any model's layer count");
+                    $"a per-layer array of {array.Count} elements was not read: it is longer than any model's layer count, " +
+                    "or the header's earlier arrays used up the reader's element budget (GgufReadOptions.MaxMaterializedElementsTotal)");
             }
             var perLayer = new int[array.Elements.Count];
             for (var i = 0; i < perLayer.Length; i++) perLayer[i] = (int)CheckInteger(array.Elements[i], key, 0, int.MaxValue);
@@ -136,15 +146,15 @@ internal static class ModelSummaryBuilder
     private static long FirstOfScalarOrArray(GgufFile file, string key)
     {
         if (!file.TryGetValue(key, out var value)) return 0;
-        if (value.Array is { } array) return array.Elements.Count > 0 ? CheckInteger(array.Elements[0], key, 0, long.MaxValue) : 0;
-        return CheckInteger(value, key, 0, long.MaxValue);
+        if (value.Array is { } array) return array.Elements.Count > 0 ? CheckInteger(array.Elements[0], key, 0, U32, U32Limit) : 0;
+        return CheckInteger(value, key, 0, U32, U32Limit);
     }
 
     /// <summary>Length of <c>tokenizer.ggml.tokens</c>, else <c>{arch}.vocab_size</c>, else the embedding's row count.</summary>
     private static long VocabSize(GgufFile file, string vocabSizeKey)
     {
         if (file.TryGetArray("tokenizer.ggml.tokens", out var tokens)) return tokens.Count;
-        if (file.ContainsKey(vocabSizeKey)) return Integer(file, vocabSizeKey, 0, long.MaxValue, 0);
+        if (file.ContainsKey(vocabSizeKey)) return Integer(file, vocabSizeKey, 0, U32, 0, U32Limit);
         return file.TryGetTensor("token_embd.weight", out var embedding) && embedding.Dimensions.Count >= 2 ? embedding.Dimensions[1] : 0;
     }
 }

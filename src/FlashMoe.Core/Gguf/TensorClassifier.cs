@@ -5,8 +5,11 @@ namespace FlashMoe.Gguf;
 /// <summary>Tells what a tensor is for from its llama.cpp name (<c>blk.N.ffn_up_exps.weight</c> …).</summary>
 public static class TensorClassifier
 {
-    /// <summary>Block indexes at or above this are not treated as layers (guards per-layer tables against absurd names).</summary>
-    public const int MaxLayerIndex = 65535;
+    /// <summary>
+    /// Largest block index treated as a layer (<see cref="ModelLimits.MaxLayers"/> − 1): a <c>blk.N.*</c> name past it
+    /// is no layer llama.cpp can load, and per-layer tables are sized by it.
+    /// </summary>
+    public const int MaxLayerIndex = ModelLimits.MaxLayers - 1;
 
     /// <summary>The role of a tensor, from its name.</summary>
     public static TensorRole Classify(string name)

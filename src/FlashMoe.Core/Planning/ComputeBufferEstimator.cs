@@ -61,6 +61,28 @@ public static class ComputeBufferEstimator
         public const int OutputSequences = 1;
     }
 
+    /// <summary>
+    /// Ceiling of every estimate here and of each layer's share in <see cref="KvCacheEstimator"/>: 2^56 bytes (64 PiB),
+    /// beyond any machine. A shape whose bytes do not fit 64-bit arithmetic — a u32-sized hyper-parameter, or a context
+    /// and ubatch of 2^31 tokens — reports this instead of throwing <see cref="OverflowException"/>, so it plans as "does
+    /// not fit", and the planner's sums of a few estimates stay far inside a <see cref="long"/>.
+    /// </summary>
+    public const long SaturatedBytes = 1L << 56;
+
+    /// <summary><paramref name="estimate"/>, or <see cref="SaturatedBytes"/> when it overflows or exceeds it.</summary>
+    internal static long Saturating(Func<long> estimate)
+    {
+        try
+        {
+            var bytes = estimate();
+            return bytes is < 0 or > SaturatedBytes ? SaturatedBytes : bytes;
+        }
+        catch (OverflowException)
+        {
+            return SaturatedBytes;
+        }
+    }
+
     /// <summary>Tokens in the worst-case (prompt) ubatch: min(n_ctx, n_batch, n_ubatch) as llama_context clamps them.</summary>
     public static long ReserveTokens(int contextSize, int batchSize, int ubatchSize)
     {
@@ -86,7 +108,7 @@ public static class ComputeBufferEstimator
     /// <param name="typeV">V cache type: a quantized one adds the rotation of V and of the attention output.</param>
     public static long WholeGraphBytes(ModelSummary model, long tokens, long outputs, long kvCells, bool flashAttention,
         KvCacheType typeK = KvCacheType.F16, KvCacheType typeV = KvCacheType.F16) =>
-        GraphAllocationReplay.PeakBytes(Shape(model, tokens, outputs, kvCells, flashAttention, typeK, typeV));
+        Saturating(() => GraphAllocationReplay.PeakBytes(Shape(model, tokens, outputs, kvCells, flashAttention, typeK, typeV)));
 
     /// <summary>
     /// One backend's compute buffer when the graph is split across devices: the same replay over its share — layers
@@ -115,7 +137,7 @@ public static class ComputeBufferEstimator
         shape.LayerCount = Math.Max(0, layerCount);
         shape.IncludeOutput = includesOutput;
         shape.IncludeEmbedding = hostsInputs;
-        return GraphAllocationReplay.PeakBytes(shape);
+        return Saturating(() => GraphAllocationReplay.PeakBytes(shape));
     }
 
     private static GraphAllocationReplay.GraphShape Shape(ModelSummary model, long tokens, long outputs, long kvCells, bool flashAttention,
@@ -154,15 +176,15 @@ public static class ComputeBufferEstimator
     }
 
     /// <summary>Peak bytes of one repeating layer's activations for <paramref name="tokens"/> tokens against <paramref name="kvCells"/> cells.</summary>
-    public static long LayerPeakBytes(ModelSummary model, long tokens, long kvCells, bool flashAttention)
+    public static long LayerPeakBytes(ModelSummary model, long tokens, long kvCells, bool flashAttention) => Saturating(() =>
     {
         var a = Constants.ActivationBytes;
-        var residual = Constants.ResidualCopies * model.EmbeddingLength * tokens * a;
+        var residual = checked(Constants.ResidualCopies * model.EmbeddingLength * tokens * a);
         return checked(residual + Math.Max(AttentionBytes(model, tokens, kvCells, flashAttention), FfnBytes(model, tokens)));
-    }
+    });
 
     /// <summary>Attention working set: Q and the attention output, plus KQ scores and mask.</summary>
-    public static long AttentionBytes(ModelSummary model, long tokens, long kvCells, bool flashAttention)
+    public static long AttentionBytes(ModelSummary model, long tokens, long kvCells, bool flashAttention) => Saturating(() =>
     {
         var a = Constants.ActivationBytes;
         long heads = MaxHeads(model);
@@ -179,41 +201,41 @@ public static class ComputeBufferEstimator
             valueLength = model.ValueLength > 0 ? model.ValueLength : keyLength;
         }
 
-        var qAndOut = tokens * heads * (keyLength + valueLength) * a;
+        var qAndOut = checked(tokens * heads * (keyLength + valueLength) * a);
         if (flashAttention)
         {
             return checked(qAndOut + kvCells * tokens * Constants.MaskBytesFlash);
         }
         return checked(qAndOut + Constants.ScoreCopies * kvCells * tokens * heads * a + kvCells * tokens * Constants.MaskBytesNoFlash);
-    }
+    });
 
     /// <summary>FFN working set: dense gate/up, or the routed experts' intermediates plus router.</summary>
-    public static long FfnBytes(ModelSummary model, long tokens)
+    public static long FfnBytes(ModelSummary model, long tokens) => Saturating(() =>
     {
         var a = Constants.ActivationBytes;
-        var dense = Constants.FfnCopies * model.FeedForwardLength * tokens * a;
+        var dense = checked(Constants.FfnCopies * model.FeedForwardLength * tokens * a);
         if (!model.IsMoe) return dense;
         var expertFf = model.ExpertFeedForwardLength > 0 ? model.ExpertFeedForwardLength : model.FeedForwardLength;
         var used = Math.Max(1, model.ExpertUsedCount);
-        var routed = Constants.FfnCopies * expertFf * used * tokens * a
+        var routed = checked(Constants.FfnCopies * expertFf * used * tokens * a
                      + model.EmbeddingLength * used * tokens * a
-                     + Constants.RouterCopies * (long)model.ExpertCount * tokens * a;
+                     + Constants.RouterCopies * (long)model.ExpertCount * tokens * a);
         // Leading dense layers run the dense FFN; the peak is the larger of the two kinds of layer.
-        return checked(Math.Max(dense, routed));
-    }
+        return Math.Max(dense, routed);
+    });
 
     /// <summary>The output layer's working set: logits of n_vocab × n_outputs f32 plus the final norm.</summary>
     public static long OutputLayerBytes(ModelSummary model, long tokens, long outputs)
     {
         var a = Constants.ActivationBytes;
-        return checked(model.VocabSize * outputs * a + model.EmbeddingLength * tokens * a);
+        return Saturating(() => checked(model.VocabSize * outputs * a + model.EmbeddingLength * tokens * a));
     }
 
     /// <summary>Graph inputs the CPU holds: the token-embedding rows (get_rows on the CPU) and per-token inputs.</summary>
     public static long InputBytes(ModelSummary model, long tokens)
     {
         var a = Constants.ActivationBytes;
-        return checked(model.EmbeddingLength * tokens * a + Constants.TokenInputs * tokens * 4);
+        return Saturating(() => checked(model.EmbeddingLength * tokens * a + Constants.TokenInputs * tokens * 4));
     }
 
     /// <summary>
@@ -222,7 +244,7 @@ public static class ComputeBufferEstimator
     /// LLamaSharp's executors ask for the last token's logits only.
     /// </summary>
     public static long OutputBufferBytes(ModelSummary model) =>
-        checked(model.VocabSize * Constants.ActivationBytes * Constants.OutputSequences);
+        Saturating(() => checked(model.VocabSize * Constants.ActivationBytes * Constants.OutputSequences));
 
     private static long LargestPowerOfTwoDividing(long n)
     {

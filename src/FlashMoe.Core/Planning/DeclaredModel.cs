@@ -34,10 +34,10 @@ public static class DeclaredModel
         var size = spec.SizeGiB is { } gib && gib > 0 && !double.IsInfinity(gib) ? (long)(gib * Units.GiB) : 0L;
         if (size == 0) assumptions.Add("size unknown (model.sizeGiB not declared): memory advice is not possible");
 
-        var blocks = spec.BlockCount is { } b && b > 0 ? Math.Min(b, 4096) : AssumedBlockCount;
+        var blocks = spec.BlockCount is { } b && b > 0 ? Math.Min(b, ModelLimits.MaxLayers) : AssumedBlockCount;
         if (spec.BlockCount is not > 0) assumptions.Add(Invariant($"{blocks} layers"));
 
-        var experts = spec.ExpertCount is { } e && e > 0 ? Math.Min(e, 1 << 16) : 0;
+        var experts = spec.ExpertCount is { } e && e > 0 ? Math.Min(e, ModelLimits.MaxExperts) : 0;
         if (spec.ExpertCount is null) assumptions.Add("dense model (no expert count declared)");
 
         var used = 0;

@@ -119,6 +119,7 @@ internal static class GraphAllocationReplay
 
         public Tensor Input(long bytes)
         {
+            if (bytes > ComputeBufferEstimator.SaturatedBytes) throw new OverflowException("A graph input exceeds 2^56 bytes.");
             var t = new Tensor(bytes, -1, null, Array.Empty<Tensor>(), false, null, false);
             Inputs.Add(t);
             return t;
@@ -126,11 +127,11 @@ internal static class GraphAllocationReplay
 
         /// <summary>An op producing a new f32 tensor of the given shape.</summary>
         public Tensor Op(bool inplace, long[] shape, params Tensor?[] sources) =>
-            Add(new Tensor(4 * Product(shape), 0, shape, NonNull(sources), inplace, null, false));
+            Add(new Tensor(Bytes(shape), 0, shape, NonNull(sources), inplace, null, false));
 
         /// <summary>An op producing a new i32 tensor (ARGSORT).</summary>
         public Tensor OpI32(long[] shape, params Tensor?[] sources) =>
-            Add(new Tensor(4 * Product(shape), 1, shape, NonNull(sources), false, null, false));
+            Add(new Tensor(Bytes(shape), 1, shape, NonNull(sources), false, null, false));
 
         /// <summary>A view (reshape, permute, view_nd) of <paramref name="source"/>: no memory, keeps its base alive.</summary>
         public Tensor View(Tensor source) =>
@@ -153,124 +154,133 @@ internal static class GraphAllocationReplay
             return list.ToArray();
         }
 
-        private static long Product(long[] shape)
+        /// <summary>
+        /// Bytes of a 4-byte-element tensor. Past <see cref="ComputeBufferEstimator.SaturatedBytes"/> it throws
+        /// <see cref="OverflowException"/> (the caller saturates), so no offset sum in the allocator can overflow.
+        /// </summary>
+        public static long Bytes(long[] shape)
         {
-            long n = 1;
+            long n = 4;
             foreach (var d in shape) n = checked(n * d);
+            if (n > ComputeBufferEstimator.SaturatedBytes) throw new OverflowException("A tensor of the replayed graph exceeds 2^56 bytes.");
             return n;
         }
     }
 
     private static void Build(Graph g, GraphShape s)
     {
-        long T = Math.Max(1, s.Tokens), n = Math.Max(1, Math.Min(s.Outputs, T)), kv = Math.Max(1, s.KvCells);
-        long E = s.Embedding, H = Math.Max(1, s.Heads), Hkv = Math.Max(1, s.KvHeads);
-        long dk = s.KeyLength, dv = s.ValueLength;
-        long q = dk * H, k = dk * Hkv, v = dv * Hkv;
-
-        // Graph inputs in the order the graph first uses them (llm_graph_input_*): tokens, positions, the KV cache
-        // row indices, the KQ mask (f16 with flash attention), the output row ids. Without flash attention V is stored
-        // transposed and its index tensor has one entry per element (llama_kv_cache::build_input_v_idxs).
-        // build_inp_embd also creates an n_embd × n_tokens f32 embeddings input beside the tokens and selects one of
-        // the two per batch (llama.cpp PR 18550, ggml_build_forward_select): the unused one is still a graph input,
-        // allocated first and never freed — one E × T block under everything else.
-        // A quantized cache adds the Hadamard matrices (llama_kv_cache attn_rot_k / attn_rot_v) as inputs.
-        var first = Math.Max(0, Math.Min(s.FirstLayer, s.Layers));
-        var end = s.LayerCount is { } count ? Math.Min(s.Layers, first + Math.Max(0, count)) : s.Layers;
-        var hasLayers = end > first;
-        var allInputs = s.IncludeEmbedding;
-        Tensor? Need(bool used, long bytes) => allInputs || used ? g.Input(bytes) : null;
-
-        Tensor? tokens = null, hiddenCopy = null;
-        if (s.IncludeEmbedding)
+        // Checked: shapes multiply hyper-parameters by token counts; an overflow is saturated by the caller.
+        checked
         {
-            tokens = g.Input(4 * T);
-            g.Input(4 * E * T);
-        }
-        else
-        {
-            hiddenCopy = g.Input(4 * E * (hasLayers ? T : n)); // the hidden state copied in from the previous device
-        }
-        var positions = Need(hasLayers, 4 * T);
-        var kRotation = s.RotateK ? Need(hasLayers, 4 * s.KRotation * s.KRotation) : null;
-        var vRotation = s.RotateV ? Need(hasLayers, 4 * 64 * 64) : null;
-        var kIdx = Need(hasLayers, 8 * T);
-        var vIdx = Need(hasLayers, 8 * T * (s.FlashAttention ? 1 : v));
-        var mask = Need(hasLayers, kv * T * (s.FlashAttention ? 2 : 4));
-        var outIds = Need(end == s.Layers && hasLayers, 4 * n);
+            long T = Math.Max(1, s.Tokens), n = Math.Max(1, Math.Min(s.Outputs, T)), kv = Math.Max(1, s.KvCells);
+            long E = s.Embedding, H = Math.Max(1, s.Heads), Hkv = Math.Max(1, s.KvHeads);
+            long dk = s.KeyLength, dv = s.ValueLength;
+            long q = dk * H, k = dk * Hkv, v = dv * Hkv;
 
-        var inpL = hiddenCopy ?? g.Op(false, new[] { E, T }, tokens); // get_rows(token_embd, inp_tokens)
-        for (var il = first; il < end; il++)
-        {
-            var last = il == s.Layers - 1;
-            var rows = last ? n : T;
+            // Graph inputs in the order the graph first uses them (llm_graph_input_*): tokens, positions, the KV cache
+            // row indices, the KQ mask (f16 with flash attention), the output row ids. Without flash attention V is stored
+            // transposed and its index tensor has one entry per element (llama_kv_cache::build_input_v_idxs).
+            // build_inp_embd also creates an n_embd × n_tokens f32 embeddings input beside the tokens and selects one of
+            // the two per batch (llama.cpp PR 18550, ggml_build_forward_select): the unused one is still a graph input,
+            // allocated first and never freed — one E × T block under everything else.
+            // A quantized cache adds the Hadamard matrices (llama_kv_cache attn_rot_k / attn_rot_v) as inputs.
+            var first = Math.Max(0, Math.Min(s.FirstLayer, s.Layers));
+            var end = s.LayerCount is { } count ? Math.Min(s.Layers, first + Math.Max(0, count)) : s.Layers;
+            var hasLayers = end > first;
+            var allInputs = s.IncludeEmbedding;
+            Tensor? Need(bool used, long bytes) => allInputs || used ? g.Input(bytes) : null;
 
-            // attention: build_attn expands q, v, k in that order, then the cache copies
-            var norm = g.Op(true, new[] { E, T }, inpL);
-            var attnNorm = g.Op(true, new[] { E, T }, norm);
-            var qCur = g.Op(false, new[] { q, T }, attnNorm);
-            var qRope = g.Op(true, new[] { dk, H, T }, g.View(qCur), positions);
-            // rotation: mul_mat(hadamard, x reshaped to rows of the rotation order), same size as x
-            if (kRotation is not null) qRope = g.Op(false, new[] { q * T }, kRotation, g.View(qRope));
-            var vCur = g.Op(false, new[] { v, T }, attnNorm);
-            var vView = g.View(vCur);
-            if (vRotation is not null) vView = g.View(g.Op(false, new[] { v * T }, vRotation, g.View(vView)));
-            var kCur = g.Op(false, new[] { k, T }, attnNorm);
-            var kRope = g.Op(true, new[] { dk, Hkv, T }, g.View(kCur), positions);
-            if (kRotation is not null) kRope = g.Op(false, new[] { k * T }, kRotation, g.View(kRope));
-            g.ExternalView(g.View(kRope), kIdx); // set_rows(cache_k, k_cur, k_idxs)
-            var v2d = g.View(vView);
-            g.ExternalView(s.FlashAttention ? v2d : g.View(v2d), vIdx); // set_rows(cache_v, …)
-
-            Tensor kqvOut;
-            if (s.FlashAttention)
+            Tensor? tokens = null, hiddenCopy = null;
+            if (s.IncludeEmbedding)
             {
-                var fa = g.Op(false, new[] { dv, H, T }, g.View(g.View(qRope)), g.ExternalView(), g.ExternalView(), mask);
-                kqvOut = g.View(fa); // reshape_2d
-                if (vRotation is not null) kqvOut = g.View(g.Op(false, new[] { dv * H * T }, vRotation, g.View(kqvOut)));
+                tokens = g.Input(4 * T);
+                g.Input(4 * E * T);
             }
             else
             {
-                var kq = g.Op(false, new[] { kv, T, H }, g.ExternalView(), g.View(g.View(qRope)));
-                var softmax = g.Op(true, new[] { kv, T, H }, kq, mask);
-                var kqv = g.Op(false, new[] { dv, T, H }, g.ExternalView(), softmax);
-                kqvOut = g.Op(false, new[] { dv * H, T }, g.View(kqv)); // cont_2d of the permuted result
+                hiddenCopy = g.Input(4 * E * (hasLayers ? T : n)); // the hidden state copied in from the previous device
             }
-            Tensor attnOut = g.Op(false, new[] { E, T }, kqvOut);
+            var positions = Need(hasLayers, 4 * T);
+            var kRotation = s.RotateK ? Need(hasLayers, 4 * s.KRotation * s.KRotation) : null;
+            var vRotation = s.RotateV ? Need(hasLayers, 4 * 64 * 64) : null;
+            var kIdx = Need(hasLayers, 8 * T);
+            var vIdx = Need(hasLayers, 8 * T * (s.FlashAttention ? 1 : v));
+            var mask = Need(hasLayers, kv * T * (s.FlashAttention ? 2 : 4));
+            var outIds = Need(end == s.Layers && hasLayers, 4 * n);
 
-            // The last layer keeps only the rows that produce outputs (inp_out_ids).
-            var residual = inpL;
-            if (last)
+            var inpL = hiddenCopy ?? g.Op(false, new[] { E, T }, tokens); // get_rows(token_embd, inp_tokens)
+            for (var il = first; il < end; il++)
             {
-                attnOut = g.Op(false, new[] { E, n }, attnOut, outIds);
-                residual = g.Op(false, new[] { E, n }, inpL, outIds);
-            }
-            var ffnInp = g.Op(true, new[] { E, rows }, attnOut, residual);
-            var ffnNorm = g.Op(true, new[] { E, rows }, g.Op(true, new[] { E, rows }, ffnInp));
+                var last = il == s.Layers - 1;
+                var rows = last ? n : T;
 
-            Tensor ffnOut;
-            if (s.Experts > 0 && il >= s.LeadingDenseLayers)
-            {
-                ffnOut = MoeFfn(g, s, ffnNorm, rows);
-                if (s.SharedExperts > 0)
+                // attention: build_attn expands q, v, k in that order, then the cache copies
+                var norm = g.Op(true, new[] { E, T }, inpL);
+                var attnNorm = g.Op(true, new[] { E, T }, norm);
+                var qCur = g.Op(false, new[] { q, T }, attnNorm);
+                var qRope = g.Op(true, new[] { dk, H, T }, g.View(qCur), positions);
+                // rotation: mul_mat(hadamard, x reshaped to rows of the rotation order), same size as x
+                if (kRotation is not null) qRope = g.Op(false, new[] { q * T }, kRotation, g.View(qRope));
+                var vCur = g.Op(false, new[] { v, T }, attnNorm);
+                var vView = g.View(vCur);
+                if (vRotation is not null) vView = g.View(g.Op(false, new[] { v * T }, vRotation, g.View(vView)));
+                var kCur = g.Op(false, new[] { k, T }, attnNorm);
+                var kRope = g.Op(true, new[] { dk, Hkv, T }, g.View(kCur), positions);
+                if (kRotation is not null) kRope = g.Op(false, new[] { k * T }, kRotation, g.View(kRope));
+                g.ExternalView(g.View(kRope), kIdx); // set_rows(cache_k, k_cur, k_idxs)
+                var v2d = g.View(vView);
+                g.ExternalView(s.FlashAttention ? v2d : g.View(v2d), vIdx); // set_rows(cache_v, …)
+
+                Tensor kqvOut;
+                if (s.FlashAttention)
                 {
-                    var shared = DenseFfn(g, E, s.ExpertFeedForward * s.SharedExperts, ffnNorm, rows);
-                    ffnOut = g.Op(true, new[] { E, rows }, ffnOut, shared);
+                    var fa = g.Op(false, new[] { dv, H, T }, g.View(g.View(qRope)), g.ExternalView(), g.ExternalView(), mask);
+                    kqvOut = g.View(fa); // reshape_2d
+                    if (vRotation is not null) kqvOut = g.View(g.Op(false, new[] { dv * H * T }, vRotation, g.View(kqvOut)));
                 }
-            }
-            else
-            {
-                ffnOut = DenseFfn(g, E, s.FeedForward, ffnNorm, rows);
-            }
-            inpL = g.Op(true, new[] { E, rows }, ffnOut, ffnInp); // l_out
-        }
+                else
+                {
+                    var kq = g.Op(false, new[] { kv, T, H }, g.ExternalView(), g.View(g.View(qRope)));
+                    var softmax = g.Op(true, new[] { kv, T, H }, kq, mask);
+                    var kqv = g.Op(false, new[] { dv, T, H }, g.ExternalView(), softmax);
+                    kqvOut = g.Op(false, new[] { dv * H, T }, g.View(kqv)); // cont_2d of the permuted result
+                }
+                Tensor attnOut = g.Op(false, new[] { E, T }, kqvOut);
 
-        if (!s.IncludeOutput) return;
-        var outNorm = g.Op(true, new[] { E, n }, inpL);
-        var resultNorm = g.Op(true, new[] { E, n }, outNorm);
-        resultNorm.IsOutput = true;
-        var logits = g.Op(false, new[] { s.Vocab, n }, resultNorm);
-        logits.IsOutput = true;
+                // The last layer keeps only the rows that produce outputs (inp_out_ids).
+                var residual = inpL;
+                if (last)
+                {
+                    attnOut = g.Op(false, new[] { E, n }, attnOut, outIds);
+                    residual = g.Op(false, new[] { E, n }, inpL, outIds);
+                }
+                var ffnInp = g.Op(true, new[] { E, rows }, attnOut, residual);
+                var ffnNorm = g.Op(true, new[] { E, rows }, g.Op(true, new[] { E, rows }, ffnInp));
+
+                Tensor ffnOut;
+                if (s.Experts > 0 && il >= s.LeadingDenseLayers)
+                {
+                    ffnOut = MoeFfn(g, s, ffnNorm, rows);
+                    if (s.SharedExperts > 0)
+                    {
+                        var shared = DenseFfn(g, E, s.ExpertFeedForward * s.SharedExperts, ffnNorm, rows);
+                        ffnOut = g.Op(true, new[] { E, rows }, ffnOut, shared);
+                    }
+                }
+                else
+                {
+                    ffnOut = DenseFfn(g, E, s.FeedForward, ffnNorm, rows);
+                }
+                inpL = g.Op(true, new[] { E, rows }, ffnOut, ffnInp); // l_out
+            }
+
+            if (!s.IncludeOutput) return;
+            var outNorm = g.Op(true, new[] { E, n }, inpL);
+            var resultNorm = g.Op(true, new[] { E, n }, outNorm);
+            resultNorm.IsOutput = true;
+            var logits = g.Op(false, new[] { s.Vocab, n }, resultNorm);
+            logits.IsOutput = true;
+            }
     }
 
     // build_ffn with LLM_FFN_SILU + LLM_FFN_PAR: gate and up matmuls, fused swiglu (GLU, not in place), down.
@@ -308,10 +318,11 @@ internal static class GraphAllocationReplay
         var weighted = g.Op(true, new[] { E, U, rows }, down, normalised3d);
 
         if (U == 1) return g.Op(false, new[] { E, rows }, g.View(weighted)); // cont
-        var first = g.View(weighted);
-        var output = g.Op(true, new[] { E, rows }, first, g.View(weighted));
-        for (var i = 2; i < U; i++) output = g.Op(true, new[] { E, rows }, output, g.View(weighted));
-        return output;
+        // llama.cpp sums the experts' rows with a chain of U − 1 adds over views of `weighted`. Only the first add
+        // allocates (its sources are views); each later one runs in place of the previous sum (its only consumer, same
+        // layout), and `weighted` is freed right after the last. So adds 2 … U − 1 never change the allocator's state and
+        // the first add alone replays the chain exactly — with no loop an expert count could size.
+        return g.Op(true, new[] { E, rows }, g.View(weighted), g.View(weighted));
     }
 
     // ---------------------------------------------------------------- allocator
@@ -426,6 +437,8 @@ internal static class GraphAllocationReplay
                 _sizes.RemoveAt(best);
             }
             MaxSize = Math.Max(MaxSize, offset + size);
+            // Each tensor is at most SaturatedBytes, so stopping here keeps every offset far from overflowing.
+            if (MaxSize > ComputeBufferEstimator.SaturatedBytes) throw new OverflowException("The replayed compute buffer exceeds 2^56 bytes.");
             return offset;
         }
 

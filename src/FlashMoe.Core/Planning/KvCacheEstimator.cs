@@ -52,7 +52,7 @@ public static class KvCacheEstimator
     {
         if (elements <= 0) return 0;
         var info = GgmlTypeTable.Get(type);
-        return (elements + info.BlockSize - 1) / info.BlockSize * info.BytesPerBlock;
+        return checked((elements + info.BlockSize - 1) / info.BlockSize * info.BytesPerBlock);
     }
 
     /// <summary>
@@ -77,27 +77,33 @@ public static class KvCacheEstimator
         var heads = layer < model.HeadCountPerLayer.Count ? model.HeadCountPerLayer[layer] : model.HeadCount;
         var keyLength = model.KeyLength > 0 ? model.KeyLength : (heads > 0 ? (int)(model.EmbeddingLength / heads) : 0);
         var valueLength = model.ValueLength > 0 ? model.ValueLength : keyLength;
-        return RowBytes(ToGgml(typeK), (long)keyLength * kvHeads) + RowBytes(ToGgml(typeV), (long)valueLength * kvHeads);
+        return checked(RowBytes(ToGgml(typeK), (long)keyLength * kvHeads) + RowBytes(ToGgml(typeV), (long)valueLength * kvHeads));
     }
 
-    /// <summary>KV bytes of every layer for <paramref name="contextSize"/> tokens.</summary>
+    /// <summary>
+    /// KV bytes of every layer for <paramref name="contextSize"/> tokens. A layer whose bytes overflow is reported as
+    /// its share of <see cref="ComputeBufferEstimator.SaturatedBytes"/>, so the sum over layers still fits a long.
+    /// </summary>
     public static long[] LayerBytes(ModelSummary model, int contextSize, KvCacheType typeK, KvCacheType typeV)
     {
         var layers = Math.Max(0, model.BlockCount);
         var cells = Cells(contextSize);
+        var layerCeiling = ComputeBufferEstimator.SaturatedBytes / Math.Max(ModelLimits.MaxLayers, layers);
         var result = new long[layers];
         for (var il = 0; il < layers; il++)
         {
-            result[il] = checked(cells * BytesPerToken(model, il, typeK, typeV));
+            var layer = il;
+            var bytes = ComputeBufferEstimator.Saturating(() => checked(cells * BytesPerToken(model, layer, typeK, typeV)));
+            result[il] = Math.Min(bytes, layerCeiling);
         }
         return result;
     }
 
-    /// <summary>Total KV bytes for <paramref name="contextSize"/> tokens.</summary>
+    /// <summary>Total KV bytes for <paramref name="contextSize"/> tokens (at most <see cref="ComputeBufferEstimator.SaturatedBytes"/>).</summary>
     public static long TotalBytes(ModelSummary model, int contextSize, KvCacheType typeK, KvCacheType typeV)
     {
         long total = 0;
-        foreach (var b in LayerBytes(model, contextSize, typeK, typeV)) total = checked(total + b);
+        foreach (var b in LayerBytes(model, contextSize, typeK, typeV)) total += b; // each ≤ its share of the ceiling
         return total;
     }
 }

@@ -118,7 +118,7 @@ public static class LlamaPlacement
                 list.Add(new TensorOverride(ExpertsRegex, "CPU"));
                 break;
             case ExpertsOnCpuKind.FirstLayers:
-                for (var i = 0; i < Math.Min(expertsOnCpu.LayerCount, 4096); i++)
+                for (var i = 0; i < Math.Min(expertsOnCpu.LayerCount, ModelLimits.MaxLayers); i++)
                 {
                     list.Add(new TensorOverride(@"blk\." + i.ToString(CultureInfo.InvariantCulture) + ExpertsRegex, "CPU"));
                 }

@@ -22,13 +22,23 @@ public static class ModelLocator
         var result = new List<string>();
         if (string.IsNullOrWhiteSpace(modelPath)) return result;
         var written = Normalize(modelPath!);
-        Add(result, () => Path.IsPathRooted(written) ? written : Path.Combine(profileDirectory, written));
-        if (!Path.IsPathRooted(written) && !string.IsNullOrWhiteSpace(modelRoot))
+        // Every Path call stays inside a guard: on .NET Framework they throw ArgumentException for '|', '<', control
+        // characters …, and the current directory may be gone. A path that cannot be formed is not a candidate.
+        var rooted = GuardedTest(() => Path.IsPathRooted(written));
+        if (rooted is null) return result;
+        Add(result, () => rooted.Value ? written : Path.Combine(profileDirectory, written));
+        if (!rooted.Value && !string.IsNullOrWhiteSpace(modelRoot))
         {
-            var root = Normalize(modelRoot!);
-            if (!Path.IsPathRooted(root)) root = Path.Combine(modelRootBase ?? Directory.GetCurrentDirectory(), root);
-            Add(result, () => Path.Combine(root, written));
-            Add(result, () => Path.Combine(root, Path.GetFileName(written)));
+            var root = Guarded(() =>
+            {
+                var normalized = Normalize(modelRoot!);
+                return Path.IsPathRooted(normalized) ? normalized : Path.Combine(modelRootBase ?? Directory.GetCurrentDirectory(), normalized);
+            });
+            if (root is not null)
+            {
+                Add(result, () => Path.Combine(root, written));
+                Add(result, () => Path.Combine(root, Path.GetFileName(written)));
+            }
         }
         return result;
     }
@@ -47,18 +57,39 @@ public static class ModelLocator
     private static string Normalize(string path) =>
         Path.DirectorySeparatorChar == '/' ? path.Replace('\\', '/') : path.Replace('/', Path.DirectorySeparatorChar);
 
-    private static void Add(List<string> result, Func<string> build)
+    /// <summary><paramref name="pathOperation"/>'s result, or null when the path cannot be formed.</summary>
+    private static T? Guarded<T>(Func<T> pathOperation) where T : class
     {
-        string full;
         try
         {
-            full = Path.GetFullPath(build());
+            return pathOperation();
         }
-        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException or IOException)
+        catch (Exception e) when (IsPathFailure(e))
         {
-            // A path no file system can hold (illegal characters on .NET Framework, too long) cannot be found: skip it.
-            return;
+            return null;
         }
+    }
+
+    private static bool? GuardedTest(Func<bool> pathOperation)
+    {
+        try
+        {
+            return pathOperation();
+        }
+        catch (Exception e) when (IsPathFailure(e))
+        {
+            return null;
+        }
+    }
+
+    private static bool IsPathFailure(Exception e) =>
+        e is ArgumentException or NotSupportedException or PathTooLongException or IOException or UnauthorizedAccessException or System.Security.SecurityException;
+
+    private static void Add(List<string> result, Func<string> build)
+    {
+        // A path no file system can hold (illegal characters on .NET Framework, too long) cannot be found: skip it.
+        var full = Guarded(() => Path.GetFullPath(build()));
+        if (full is null) return;
         foreach (var existing in result)
         {
             if (string.Equals(existing, full, StringComparison.Ordinal)) return;

@@ -21,7 +21,11 @@ public static class ProfileParser
     /// <summary>Largest accepted size in GiB (1 PiB): keeps byte counts far inside a 64-bit integer.</summary>
     public const double MaxGiB = 1024 * 1024;
 
-    /// <summary>Largest accepted layer, core or thread count: far above any real machine or model, far below overflow.</summary>
+    /// <summary>
+    /// Largest accepted core or thread count, and the largest layer count a load option may ask for (<c>gpuLayers</c>,
+    /// <c>expertsOnCpu</c>: like llama.cpp's <c>-ngl 999</c>, more than the model has means all): far above any real
+    /// machine, far below overflow. A model's own layer and expert counts are capped by <see cref="ModelLimits"/>.
+    /// </summary>
     public const int MaxCount = 65536;
 
     /// <summary>Longest accepted tensor-override pattern, in characters.</summary>
@@ -120,6 +124,16 @@ public static class ProfileParser
     private static string Invariant(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The first character below U+0020 (C0 control) in <paramref name="text"/>, or null.</summary>
+    private static char? FirstControlCharacter(string text)
+    {
+        foreach (var c in text)
+        {
+            if (c < ' ') return c;
+        }
+        return null;
+    }
 
     /// <summary>Reads one document; holds the state of the profile being read.</summary>
     private sealed class DocumentReader
@@ -425,9 +439,11 @@ public static class ProfileParser
                 {
                     case "path":
                         path = ReadString(p.Value, memberPath, allowEmpty: false);
-                        if (path is not null && path.IndexOf('\0') >= 0)
+                        if (path is not null && FirstControlCharacter(path) is { } control)
                         {
-                            ReportValue(p.Value, memberPath, "a path cannot contain the character U+0000");
+                            // No file system names a file with U+0000, Windows none with U+0001–U+001F, and .NET
+                            // Framework's Path methods throw on them: such a path only ever fails later, less clearly.
+                            ReportValue(p.Value, memberPath, $"a path cannot contain the control character U+{(int)control:X4}");
                             path = null;
                         }
                         pathOrSizeRejected |= path is null;
@@ -436,9 +452,10 @@ public static class ProfileParser
                         size = ReadNumber(p.Value, memberPath, 0, exclusiveMin: true, MaxGiB, "GiB");
                         pathOrSizeRejected |= size is null;
                         break;
-                    case "blockCount": blockCount = ReadInt(p.Value, memberPath, 1, MaxCount); break;
-                    case "expertCount": expertCount = ReadInt(p.Value, memberPath, 0, MaxCount); break;
-                    case "expertUsedCount": expertUsed = ReadInt(p.Value, memberPath, 1, MaxCount); break;
+                    // llama.cpp's own maxima (LLAMA_MAX_LAYERS, LLAMA_MAX_EXPERTS): a larger model does not load.
+                    case "blockCount": blockCount = ReadInt(p.Value, memberPath, 1, ModelLimits.MaxLayers); break;
+                    case "expertCount": expertCount = ReadInt(p.Value, memberPath, 0, ModelLimits.MaxExperts); break;
+                    case "expertUsedCount": expertUsed = ReadInt(p.Value, memberPath, 1, ModelLimits.MaxExperts); break;
                     case "expertFraction": expertFraction = ReadNumber(p.Value, memberPath, 0, exclusiveMin: false, 1, string.Empty); break;
                     case "weightType": weightType = ReadEnum(p.Value, memberPath, ProfileSchema.WeightTypeNames); break;
                 }

@@ -181,25 +181,37 @@ internal static class LinuxHostParsers
     internal static int? ParseInt(string? contents) =>
         int.TryParse(contents?.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : null;
 
-    /// <summary>A sysfs CPU list (<c>/sys/devices/system/cpu/online</c>: <c>0-3,8,10-11</c>) → the CPU numbers.</summary>
+    /// <summary>
+    /// CPU numbers above this are not believed: Linux numbers CPUs below <c>NR_CPUS</c> (at most 8192 in the kernel's
+    /// Kconfig). Bounds the list a corrupt or hostile file can make the parser build.
+    /// </summary>
+    internal const int MaxCpuNumber = 65535;
+
+    /// <summary>
+    /// A sysfs CPU list (<c>/sys/devices/system/cpu/online</c>: <c>0-3,8,10-11</c>) → the CPU numbers; null when malformed,
+    /// naming a CPU above <see cref="MaxCpuNumber"/> or naming more CPUs in all (repeats included) than there can be.
+    /// </summary>
     internal static IReadOnlyList<int>? ParseCpuList(string? contents)
     {
         var text = contents?.Trim();
         if (string.IsNullOrEmpty(text)) return null;
         var cpus = new SortedSet<int>();
+        long named = 0; // bounds the work of a list that repeats a wide range many times
         foreach (var part in text!.Split(','))
         {
             var range = part.Split('-');
-            if (range.Length == 1 && int.TryParse(range[0], NumberStyles.None, CultureInfo.InvariantCulture, out var single))
+            if (range.Length == 1 && int.TryParse(range[0], NumberStyles.None, CultureInfo.InvariantCulture, out var single)
+                && single <= MaxCpuNumber && ++named <= MaxCpuNumber + 1L)
             {
                 cpus.Add(single);
             }
             else if (range.Length == 2
                 && int.TryParse(range[0], NumberStyles.None, CultureInfo.InvariantCulture, out var from)
                 && int.TryParse(range[1], NumberStyles.None, CultureInfo.InvariantCulture, out var to)
-                && from <= to && to - from < 65536)
+                && from <= to && to <= MaxCpuNumber && (named += to - from + 1L) <= MaxCpuNumber + 1L)
             {
-                for (var cpu = from; cpu <= to; cpu++) cpus.Add(cpu);
+                // A long counter: an int one would wrap past int.MaxValue and never end.
+                for (long cpu = from; cpu <= to; cpu++) cpus.Add((int)cpu);
             }
             else
             {

@@ -177,6 +177,28 @@ public class LinuxHostParsersTests
     }
 
     [Theory]
+    [InlineData("2147483600-2147483647")] // ends at int.MaxValue: an int counter wrapped there and never stopped
+    [InlineData("0-2147483647")]
+    [InlineData("65536")]
+    [InlineData("65000-65536")]
+    [InlineData("0-65535,0-65535")] // each range plausible, together more CPUs than can exist
+    public async System.Threading.Tasks.Task Cpu_lists_beyond_any_machine_give_null_promptly(string contents)
+    {
+        var parse = System.Threading.Tasks.Task.Run(() => LinuxHostParsers.ParseCpuList(contents));
+        var finished = await System.Threading.Tasks.Task.WhenAny(parse, System.Threading.Tasks.Task.Delay(System.TimeSpan.FromSeconds(30))) == parse;
+        Assert.True(finished, "the CPU list parser did not finish");
+        Assert.Null(await parse);
+    }
+
+    [Fact]
+    public void The_largest_believable_cpu_list_is_read()
+    {
+        var cpus = LinuxHostParsers.ParseCpuList("0-65535");
+        Assert.Equal(65536, cpus!.Count);
+        Assert.Equal(65535, cpus[^1]);
+    }
+
+    [Theory]
     [InlineData(null)]
     [InlineData("")]
     [InlineData("3-1")]
