@@ -46,7 +46,7 @@ public static class LlamaPlacement
     /// dropped by LLamaSharp"; it accepts only a device's default buffer type). The one test every layer uses: the
     /// profile check (FM0012), the plan (the override is ignored) and the runtime (listed as not applied).
     /// </summary>
-    public static bool IsDroppedByLlamaSharp(string? device) =>
+    public static bool IsDroppedByLlamaSharp([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? device) =>
         string.Equals(device, CpuRepackBufferType, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Bound on regex matching per tensor name; a pathological pattern must not hang the build.</summary>

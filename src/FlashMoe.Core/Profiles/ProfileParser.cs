@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text.RegularExpressions;
 using FlashMoe.Diagnostics;
+using FlashMoe.Planning;
 using FlashMoe.Gguf;
 using FlashMoe.Json;
 
@@ -635,7 +636,7 @@ public static class ProfileParser
                     else
                     {
                         device = ReadString(p.Value, memberPath, allowEmpty: false);
-                        if (device is not null && string.Equals(device, "CPU_REPACK", StringComparison.OrdinalIgnoreCase))
+                        if (LlamaPlacement.IsDroppedByLlamaSharp(device))
                         {
                             Report(DiagnosticCatalog.IgnoredOverrideDevice, p.Value.Span, memberPath, JsonText.Shorten(device));
                         }
