@@ -26,6 +26,16 @@ public static class ProfileResolver
 
         var load = profile.Load;
         var decisions = new List<Decision>();
+        // The runtime detects RAM, cores, CPU features and storage, but not GPUs (that needs a ggml backend loaded
+        // before the plan exists). A detected host without GPUs therefore takes the profile's declared GPUs, so
+        // offload is planned for the machine the profile names instead of silently falling back to CPU only.
+        if (host.IsDetected && host.Gpus.Count == 0 && profile.Hardware.Gpus.Count > 0)
+        {
+            host = host with { Gpus = profile.Hardware.Gpus };
+            decisions.Add(new Decision("hardware.gpus", string.Join(", ", profile.Hardware.Gpus.Select(g => g.Name)), "gpus.declared",
+                "GPUs are not detected at run time; the profile's declared GPUs are used",
+                profile.Hardware.Gpus.Select(g => new DecisionFigure(g.Name + " VRAM", g.VramGiB, "GiB")).ToEquatableArray()));
+        }
 
         var threads = ResolveThreads(load.Threads, host, "load.threads", decisions);
         var batchThreads = ResolveThreads(load.BatchThreads, host, "load.batchThreads", decisions);
