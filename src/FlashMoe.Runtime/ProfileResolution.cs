@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using FlashMoe.Gguf;
 using FlashMoe.Planning;
 using FlashMoe.Profiles;
@@ -70,30 +71,13 @@ public static class FlashMoeProfileExtensions
     /// <summary>Where a <c>model.path</c> may be, in lookup order (see <see cref="FindModelFile"/>).</summary>
     internal static IEnumerable<string> ModelPathCandidates(string? path, string? baseDirectory)
     {
-        if (string.IsNullOrWhiteSpace(path)) yield break;
-        var expanded = ExpandHome(path!);
-        if (Path.IsPathRooted(expanded))
-        {
-            yield return Path.GetFullPath(expanded);
-            yield break;
-        }
-        if (!string.IsNullOrEmpty(baseDirectory))
-        {
-            yield return Path.GetFullPath(Path.Combine(baseDirectory, expanded));
-            yield break;
-        }
-        yield return Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, expanded));
-        yield return Path.GetFullPath(Path.Combine(Environment.CurrentDirectory, expanded));
-    }
-
-    private static string ExpandHome(string path)
-    {
-        if (path == "~" || path.StartsWith("~/", StringComparison.Ordinal) || path.StartsWith("~\\", StringComparison.Ordinal))
-        {
-            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-            if (!string.IsNullOrEmpty(home)) return path.Length <= 2 ? home : Path.Combine(home, path.Substring(2));
-        }
-        return path;
+        // Core's ModelLocator forms the paths (home expansion, separators, guards) for the build check too; the
+        // runtime only chooses the base directories: the given one, else where the app is deployed, then the
+        // current directory.
+        var bases = string.IsNullOrEmpty(baseDirectory)
+            ? new[] { AppContext.BaseDirectory, Environment.CurrentDirectory }
+            : new[] { baseDirectory! };
+        return bases.SelectMany(directory => ModelLocator.Candidates(path, directory)).Select(Path.GetFullPath).Distinct().ToList();
     }
 }
 

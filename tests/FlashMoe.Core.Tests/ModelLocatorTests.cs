@@ -28,6 +28,15 @@ public sealed class ModelLocatorTests : IDisposable
     }
 
     [Fact]
+    public void A_leading_tilde_is_the_home_directory_not_a_folder_next_to_the_json()
+    {
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+
+        Assert.Equal(new[] { Path.Combine(home, "models", "m.gguf") }, ModelLocator.Candidates("~/models/m.gguf", _dir));
+        Assert.Equal(new[] { Path.Combine(_dir, "~models", "m.gguf") }, ModelLocator.Candidates("~models/m.gguf", _dir));
+    }
+
+    [Fact]
     public void An_absolute_path_is_only_itself_and_backslashes_are_separators()
     {
         var absolute = Path.Combine(_dir, "m.gguf");

@@ -160,7 +160,7 @@ public class ProfileResolutionTests : IClassFixture<SyntheticModels>
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         Assert.Equal(Path.Combine(home, "m.gguf"), FlashMoeProfileExtensions.ModelPathCandidates("~/m.gguf", null).Single());
         Assert.Equal(
-            new[] { Path.Combine(AppContext.BaseDirectory, "m.gguf"), Path.Combine(Environment.CurrentDirectory, "m.gguf") },
+            new[] { Path.Combine(AppContext.BaseDirectory, "m.gguf"), Path.Combine(Environment.CurrentDirectory, "m.gguf") }.Distinct(),
             FlashMoeProfileExtensions.ModelPathCandidates("m.gguf", null));
     }
 

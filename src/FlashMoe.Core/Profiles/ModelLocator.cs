@@ -6,7 +6,7 @@ namespace FlashMoe.Profiles;
 
 /// <summary>
 /// Where a profile's <c>model.path</c> is looked for, in order: the path itself when absolute; else relative to
-/// the directory of the JSON file that declares it; then under the model root (<c>$(FlashMoeModelRoot)</c>) as
+/// the directory of the JSON file that declares it (a leading <c>~/</c> is the home directory); then under the model root (<c>$(FlashMoeModelRoot)</c>) as
 /// written (<c>root/models/x.gguf</c>) and by file name alone (<c>root/x.gguf</c>). Backslashes are read as
 /// separators on every OS, so a profile written on Windows resolves on a Linux build agent.
 /// </summary>
@@ -21,7 +21,7 @@ public static class ModelLocator
     {
         var result = new List<string>();
         if (string.IsNullOrWhiteSpace(modelPath)) return result;
-        var written = Normalize(modelPath!);
+        var written = ExpandHome(Normalize(modelPath!));
         // Every Path call stays inside a guard: on .NET Framework they throw ArgumentException for '|', '<', control
         // characters …, and the current directory may be gone. A path that cannot be formed is not a candidate.
         var rooted = GuardedTest(() => Path.IsPathRooted(written));
@@ -52,6 +52,15 @@ public static class ModelLocator
             if (File.Exists(candidate)) return candidate;
         }
         return null;
+    }
+
+    /// <summary>A leading <c>~/</c> is the user's home directory, as a shell would read it.</summary>
+    private static string ExpandHome(string path)
+    {
+        if (path != "~" && !path.StartsWith("~" + Path.DirectorySeparatorChar, StringComparison.Ordinal)) return path;
+        var home = Guarded(() => Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
+        if (string.IsNullOrEmpty(home)) return path;
+        return path.Length <= 2 ? home! : Path.Combine(home!, path.Substring(2));
     }
 
     private static string Normalize(string path) =>
