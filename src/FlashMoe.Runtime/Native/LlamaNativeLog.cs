@@ -31,8 +31,9 @@ public readonly record struct NativeLogLine(LogLevel Level, string Text)
 /// llama.cpp logs a load's lines (buffer sizes, load mode, repacking) from the thread that calls it, so the callback
 /// — running on that thread — sees the scope of its own load. This keeps concurrent loads concurrent; a lock around
 /// the native section would also separate the lines but would serialise loads that mostly wait on the disk.
-/// Fragments are assembled per thread for the same reason. Lines from threads llama.cpp starts itself (none in a
-/// load or context creation today) belong to no capture: they reach only <see cref="Recent"/> and the installed logger.
+/// Fragments are assembled per thread for the same reason. Lines from threads llama.cpp starts itself (only its
+/// optional tensor validation logs from worker threads; the loading thread then names the failing tensor) belong to
+/// no capture: they reach only <see cref="Recent"/> and the installed logger.
 /// </remarks>
 public static class LlamaNativeLog
 {

@@ -10,7 +10,7 @@ using FlashMoe.Synthetic;
 using FlashMoe.Synthetic.Gguf;
 using Xunit;
 
-namespace FlashMoe.Core.Tests;
+namespace FlashMoe.Synthetic.Tests;
 
 public sealed class SyntheticModelTests : IDisposable
 {
