@@ -118,6 +118,24 @@ public sealed class PackageLayoutTests(PackageFeedFixture fixture)
         Assert.All(msbuild, r => Assert.Equal(new Version(15, 1, 0, 0), r.Version));
     }
 
+    [Theory]
+    [InlineData("tasks/net8.0/FlashMoe.Tasks.dll")]
+    [InlineData("tasks/net8.0/FlashMoe.Core.dll")]
+    public void The_dotnet_task_build_is_ReadyToRun_when_packed_on_linux_x64_and_keeps_its_IL(string entryName)
+    {
+        using var zip = ZipFile.OpenRead(fixture.NupkgPath);
+        using var buffer = new MemoryStream();
+        using (var stream = (zip.GetEntry(entryName) ?? throw new InvalidOperationException(entryName + " missing")).Open()) stream.CopyTo(buffer);
+        buffer.Position = 0;
+        using var pe = new PEReader(buffer);
+        var corHeader = pe.PEHeaders.CorHeader ?? throw new InvalidOperationException(entryName + " is not managed");
+        // The IL is always there: other hosts JIT-compile it.
+        Assert.True(pe.GetMetadataReader().MethodDefinitions.Count > 0);
+        var packedOnLinuxX64 = OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.X64;
+        // ReadyToRun images carry a managed native header (the READYTORUN_HEADER); IL-only builds do not.
+        Assert.Equal(packedOnLinuxX64, corHeader.ManagedNativeHeaderDirectory.Size > 0);
+    }
+
     private static (string? TargetFramework, List<(string Name, Version Version)> References) Inspect(ZipArchiveEntry entry)
     {
         using var buffer = new MemoryStream();
