@@ -1,4 +1,3 @@
-
 namespace FlashMoe.Planning;
 
 /// <summary>
