@@ -82,7 +82,7 @@ public static class DeclaredModel
             HeadCountKvPerLayer = Repeat(AssumedKvHeads, blocks),
             KeyLength = AssumedHeadDim,
             ValueLength = AssumedHeadDim,
-            ContextLength = 4096,
+            ContextLength = LoadDefaults.AssumedTrainingContext,
             VocabSize = AssumedVocab,
             ExpertCount = experts,
             ExpertUsedCount = used,

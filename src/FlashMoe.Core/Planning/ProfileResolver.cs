@@ -41,8 +41,8 @@ public static class ProfileResolver
         var batchThreads = ResolveThreads(load.BatchThreads, host, "load.batchThreads", decisions);
         var context = ResolveContext(load.ContextSize, model, decisions);
         // llama_context clamps n_batch to n_ctx and n_ubatch to n_batch (src/llama-context.cpp).
-        var batch = Math.Max(1, Math.Min(context, load.BatchSize > 0 ? load.BatchSize : 2048));
-        var ubatch = Math.Max(1, Math.Min(batch, load.UBatchSize > 0 ? load.UBatchSize : 512));
+        var batch = Math.Max(1, Math.Min(context, load.BatchSize > 0 ? load.BatchSize : LoadDefaults.BatchSize));
+        var ubatch = Math.Max(1, Math.Min(batch, load.UBatchSize > 0 ? load.UBatchSize : LoadDefaults.UBatchSize));
         var flashAttention = ResolveFlashAttention(load, decisions);
 
         var explicitOverrides = load.TensorOverrides.ToList();
@@ -146,7 +146,7 @@ public static class ProfileResolver
     {
         if (requested > 0) return requested;
         // llama.cpp: n_ctx 0 means the model's training context.
-        var value = model.ContextLength is > 0 and <= int.MaxValue ? (int)model.ContextLength : 4096;
+        var value = model.ContextLength is > 0 and <= int.MaxValue ? (int)model.ContextLength : LoadDefaults.AssumedTrainingContext;
         decisions.Add(new Decision("load.contextSize", value.ToString(CultureInfo.InvariantCulture), "context.model-default",
             "no context size given: llama.cpp uses the model's training context", EquatableArray<DecisionFigure>.Empty));
         return value;

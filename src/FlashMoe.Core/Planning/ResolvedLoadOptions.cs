@@ -29,13 +29,13 @@ public sealed record ResolvedLoadOptions
     /// <summary>Flash attention on/off (auto resolved).</summary>
     public bool FlashAttention { get; init; }
     /// <summary>type_k.</summary>
-    public KvCacheType TypeK { get; init; } = KvCacheType.F16;
+    public KvCacheType TypeK { get; init; } = LoadDefaults.CacheType;
     /// <summary>type_v.</summary>
-    public KvCacheType TypeV { get; init; } = KvCacheType.F16;
+    public KvCacheType TypeV { get; init; } = LoadDefaults.CacheType;
     /// <summary>Whether CPU repacking is wanted (LLamaSharp 0.30 cannot turn it off through ModelParams).</summary>
-    public bool Repack { get; init; } = true;
+    public bool Repack { get; init; } = LoadDefaults.Repack;
     /// <summary>Offload the KV cache with its layer.</summary>
-    public bool KvOffload { get; init; } = true;
+    public bool KvOffload { get; init; } = LoadDefaults.KvOffload;
     /// <summary>Main GPU index (when GPUs are declared).</summary>
     public int MainGpu { get; init; }
     /// <summary>Per-GPU split ratios (empty = llama.cpp default: proportional to free memory).</summary>
