@@ -12,7 +12,7 @@ namespace FlashMoe.Core.Tests;
 
 /// <summary>
 /// The sample's <c>inspect</c> verb, run in-process (its source is compiled into this test assembly): the JSON
-/// carries the summary fields issue 2 names, and a bad file exits non-zero with its FM01xx code on stderr.
+/// carries the summary fields (layers, experts, tensors, bytes by role and type), and a bad file exits non-zero with its FM01xx code on stderr.
 /// </summary>
 public sealed class InspectVerbTests : IDisposable
 {

@@ -85,7 +85,7 @@ internal static class AdviceRules
         return new MmapFacts(beside, string.Join("/", types));
     }
 
-    // FM1001: no-mmap and the anonymous need exceeds usable RAM (E:68, E:70: OOM at 1.0 ×, fine at 1.02 ×).
+    // FM1001: no-mmap and the anonymous need exceeds usable RAM (docs/evidence.md#ram-limit-sweep-small-models: OOM at 1.0 ×, fine at 1.02 ×).
     private static Advice? NoMmapDoesNotFit(AdviceContext c)
     {
         if (c.Options.UseMmap) return null;
@@ -106,7 +106,7 @@ internal static class AdviceRules
             Units.ToGiB(h.UsableBytes), UsableText(h), h.FootprintRatio, string.Join("; ", fixes) + ".");
     }
 
-    // FM1002: mmap on where no-mmap fits and is faster or leaner (E:94–E:96, E:101–E:102, E:105, E:10–E:11).
+    // FM1002: mmap on where no-mmap fits and is faster or leaner (docs/evidence.md#the-rules-of-thumb-revisited, docs/evidence.md#pinned-host-buffers-beside-a-gpu, docs/evidence.md#the-seed-case).
     private static Advice? MmapWhereNoMmapIsBetter(AdviceContext c)
     {
         if (!c.Options.UseMmap || c.Profile.Load.Mmap != AutoSwitch.On) return null;
@@ -137,7 +137,7 @@ internal static class AdviceRules
             Units.ToGiB(noMmap.FootprintBytes), Units.ToGiB(noMmap.UsableBytes), noMmap.FootprintRatio, string.Join("; ", reasons));
     }
 
-    // FM1003: even with mmap the footprint exceeds usable RAM, i.e. ratio < 1.0 (E:67, E:69, E:74, E:87–E:89, E:97–E:98).
+    // FM1003: even with mmap the footprint exceeds usable RAM, i.e. ratio < 1.0 (docs/evidence.md#ram-limit-sweep-small-models, docs/evidence.md#ram-limit-sweep-at-scale, docs/evidence.md#the-rules-of-thumb-revisited).
     private static Advice? HostShareExceedsRam(AdviceContext c)
     {
         if (!c.Options.UseMmap) return null;
@@ -180,7 +180,7 @@ internal static class AdviceRules
         }
     }
 
-    // FM1005: mlock that cannot hold (locked > usable) or does nothing (repacked weights are never locked, E:34–E:35).
+    // FM1005: mlock that cannot hold (locked > usable) or does nothing (repacked weights are never locked, docs/evidence.md#llamasharp-030-behaviour).
     private static Advice? MlockIneffective(AdviceContext c)
     {
         if (!c.Options.UseMlock) return null;
@@ -242,7 +242,7 @@ internal static class AdviceRules
             spec.Path ?? "(none)", Units.ToGiB(c.Model.FileSizeBytes), c.Model.BlockCount, kind, assumed);
     }
 
-    // FM1008: mmap with repacked types in the thrash zone 1.0 × ≤ ratio < required (E:69–E:70, E:75).
+    // FM1008: mmap with repacked types in the thrash zone 1.0 × ≤ ratio < required (docs/evidence.md#ram-limit-sweep-small-models).
     private static Advice? RepackMmapThrash(AdviceContext c)
     {
         if (!c.Options.UseMmap) return null;
@@ -258,7 +258,7 @@ internal static class AdviceRules
             EvidenceThresholds.RepackThrashTokensPerSecond, EvidenceThresholds.RepackNoMmapTokensPerSecond, fix);
     }
 
-    // FM1009: a quantized V cache needs flash attention (E:118–E:119).
+    // FM1009: a quantized V cache needs flash attention (docs/evidence.md#kv-cache-size).
     private static Advice? QuantizedVCacheWithoutFlashAttention(AdviceContext c)
     {
         if (c.Options.FlashAttention || !KvCacheEstimator.IsQuantized(c.Options.TypeV)) return null;
@@ -266,7 +266,7 @@ internal static class AdviceRules
             c.Options.TypeV.ToString().ToLowerInvariant(), Units.ToGiB(c.Plan.KvCacheBytes));
     }
 
-    // FM1010: overrides the plan could not apply. An override to CPU_REPACK (dropped by LLamaSharp, E:23) is the
+    // FM1010: overrides the plan could not apply. An override to CPU_REPACK (dropped by LLamaSharp, docs/evidence.md#llamasharp-030-behaviour) is the
     // profile check's FM0012 at the same JSON token: it is not reported twice.
     private static IEnumerable<Advice> IgnoredOverrides(AdviceContext c)
     {
@@ -283,10 +283,10 @@ internal static class AdviceRules
     internal static bool InRepackThrashZone(HostMemoryPlan h) =>
         h.UseMmap && h.RepackedBytes > 0 && h.FootprintRatio >= EvidenceThresholds.RepackMmapLivelockRatio && h.FootprintRatio < h.MmapSafeRatio;
 
-    /// <summary>Fraction of generation speed lost under mmap without repack at <paramref name="ratio"/> on the 4.9 GB model (E:67).</summary>
+    /// <summary>Fraction of generation speed lost under mmap without repack at <paramref name="ratio"/> on the 4.9 GB model (docs/evidence.md#ram-limit-sweep-small-models).</summary>
     internal static double SlowdownFraction(double ratio) => Interpolate(EvidenceThresholds.MmapSlowdownCurve, ratio);
 
-    /// <summary>Fraction of generation speed lost under mmap without repack at <paramref name="ratio"/> on the 40 GB model (E:87–E:89).</summary>
+    /// <summary>Fraction of generation speed lost under mmap without repack at <paramref name="ratio"/> on the 40 GB model (docs/evidence.md#ram-limit-sweep-at-scale).</summary>
     internal static double LargeModelSlowdownFraction(double ratio) => Interpolate(EvidenceThresholds.MmapLargeModelSlowdownCurve, ratio);
 
     /// <summary>

@@ -125,7 +125,7 @@ public static class ProfileResolver
                 if (host.PhysicalCores is > 0) return Record(host.PhysicalCores.Value, "threads.logical-fallback-physical", "logical cores unknown: one per physical core");
                 return Record(EvidenceThresholds.FallbackThreads, "threads.fallback", "no core counts known: a conservative default");
             default:
-                // E:13: threads = physical cores (generation is memory-bound; SMT siblings add contention, not bandwidth).
+                // docs/evidence.md#the-seed-case: threads = physical cores (generation is memory-bound; SMT siblings add contention, not bandwidth).
                 if (host.PhysicalCores is > 0) return Record(host.PhysicalCores.Value, "threads.physical", "one thread per physical core (generation is memory-bound; SMT siblings add no bandwidth)");
                 if (host.LogicalCores is > 1) return Record(host.LogicalCores.Value / 2, "threads.physical-from-logical", "physical cores unknown: half the logical cores (2-way SMT assumed)");
                 if (host.LogicalCores is 1) return Record(1, "threads.physical-from-logical", "a single logical core");
@@ -160,7 +160,7 @@ public static class ProfileResolver
             case AutoSwitch.Off: return false;
             default:
                 // llama.cpp's LLAMA_FLASH_ATTN_TYPE_AUTO enables flash attention when every device supports it
-                // (CPU, CUDA, Vulkan and Metal do); a quantized V cache requires it (E:118–E:119).
+                // (CPU, CUDA, Vulkan and Metal do); a quantized V cache requires it (docs/evidence.md#kv-cache-size).
                 decisions.Add(new Decision("load.flashAttention", "true", "flash-attention.auto",
                     "llama.cpp's auto turns flash attention on where the backends support it (CPU, CUDA, Vulkan, Metal); it shrinks the compute buffer and allows a quantized V cache",
                     EquatableArray<DecisionFigure>.Empty));
