@@ -20,7 +20,7 @@ internal static class HostFootprint
         {
             // mmap: CPU weights are served from the page cache; repacked ones get an anonymous copy while their file
             // pages, read once to repack, stay mapped but evictable. Every tensor is read through the mapping at load
-            // (also those copied to a GPU), so without memory pressure the peak RSS counts the whole file (E:77: 1.95×).
+            // (also those copied to a GPU), so without memory pressure the peak RSS counts the whole file (docs/evidence.md#ram-limit-sweep-small-models: 1.95×).
             anonymous = cpu.RepackedBytes + nonWeights;
             fileBacked = cpu.WeightBytes - cpu.RepackedBytes;
             peak = anonymous + Math.Max(fileBacked, fileTensorBytes);
@@ -28,7 +28,7 @@ internal static class HostFootprint
         else
         {
             // no-mmap: every CPU weight is read once into anonymous (or pinned host) buffers; repacked tensors are
-            // read straight into the repack buffer (E:44: 3915 MiB for a 4.0 GB file).
+            // read straight into the repack buffer (docs/evidence.md#mmap-and-no-mmap-with-ram-to-spare: 3915 MiB for a 4.0 GB file).
             anonymous = cpu.WeightBytes + nonWeights;
             fileBacked = 0;
             peak = anonymous;
@@ -51,7 +51,7 @@ internal static class HostFootprint
             AnonymousBytes = anonymous,
             FileBackedBytes = fileBacked,
             PeakRssBytes = peak,
-            // llama.cpp mlocks the mapped CPU weights (mmap) or the CPU buffers (no-mmap); repacked weights never (E:34–E:35).
+            // llama.cpp mlocks the mapped CPU weights (mmap) or the CPU buffers (no-mmap); repacked weights never (docs/evidence.md#llamasharp-030-behaviour).
             LockedBytes = options.UseMlock ? cpu.WeightBytes - cpu.RepackedBytes : 0,
         };
     }
