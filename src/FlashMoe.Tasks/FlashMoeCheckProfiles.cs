@@ -56,6 +56,7 @@ public sealed class FlashMoeCheckProfiles : Task
 
     private CheckResultCache? _recording;
     private bool _reportedError;
+    private readonly Dictionary<string, (ModelSummary Model, long BytesRead, long FileLength)> _headers = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     public override bool Execute()
@@ -229,11 +230,17 @@ public sealed class FlashMoeCheckProfiles : Task
             try
             {
                 var stopwatch = Stopwatch.StartNew();
-                var header = GgufReader.Read(found);
-                model = header.ToSummary();
-                entry = entry with { ModelSource = ModelSource.File, HeaderBytesRead = header.BytesRead };
+                // Profiles of one file usually share a model: its header is read once per build.
+                if (!_headers.TryGetValue(found, out var read))
+                {
+                    var header = GgufReader.Read(found);
+                    read = (header.ToSummary(), header.BytesRead, header.FileLength);
+                    _headers.Add(found, read);
+                }
+                model = read.Model;
+                entry = entry with { ModelSource = ModelSource.File, HeaderBytesRead = read.BytesRead };
                 Log.LogMessage(MessageImportance.Low, "FlashMoe: profile '{0}': read the GGUF header of '{1}' ({2} of {3} bytes) in {4} ms.",
-                    profile.Name, found, header.BytesRead, header.FileLength, stopwatch.ElapsedMilliseconds);
+                    profile.Name, found, read.BytesRead, read.FileLength, stopwatch.ElapsedMilliseconds);
             }
             catch (GgufFormatException e)
             {
