@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # Times the FlashMoeCheckProfiles target in real `dotnet build` runs of a consumer project that references the
 # packed FlashMoe package: 5 profiles over a sparse 121 GiB synthetic MoE (header-faithful; ≈ 3 MB on disk).
-#   benchmarks/build-check/measure.sh [no-op-builds]        (default 5)
-# Prints the target's time (from -clp:PerformanceSummary) for the first build after restore and for each no-op
-# rebuild, plus the whole build's wall time. Everything lives in a new temp folder (FLASHMOE_MEASURE_DIR keeps it).
+#   benchmarks/build-check/measure.sh [no-op-builds] [cold-check-builds]      (defaults 5 and 3)
+# Prints the target's time (from -clp:PerformanceSummary) for the first build after restore, for each no-op rebuild,
+# and for rebuilds with the check's cache file deleted (a full check in a warm build: what an edited profile costs),
+# plus each build's wall time. FLASHMOE_READY_TO_RUN=false packs the task as plain IL (for comparison).
+# Everything lives in a new temp folder (FLASHMOE_MEASURE_DIR keeps it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
 runs=${1:-5}
+cold=${2:-3}
 work=${FLASHMOE_MEASURE_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/flashmoe-buildcheck-XXXXXXXX")}
 mkdir -p "$work"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-dotnet pack src/FlashMoe.Package -c Release -o "$work/feed" -nologo -v q >/dev/null
+rm -rf "$work/feed"
+pack_args=()
+[ -z "${FLASHMOE_READY_TO_RUN:-}" ] || pack_args=("-p:FlashMoeTasksReadyToRun=$FLASHMOE_READY_TO_RUN")
+dotnet pack src/FlashMoe.Package -c Release -o "$work/feed" -nologo -v q "${pack_args[@]}" >/dev/null
 dotnet build samples/App -c Release -nologo -v q >/dev/null
 project="$work/consumer"
 rm -rf "$project" "$work/packages"
@@ -80,5 +86,6 @@ build() { # label
 dotnet restore "$project" -nologo -v q >/dev/null
 build first
 for i in $(seq 1 "$runs"); do build "no-op-$i"; done
+for i in $(seq 1 "$cold"); do rm -f "$project/obj/Release/net10.0/flashmoe.check.cache"; build "check-$i"; done
 grep -h 'warning FM' "$work/build-first.log" | sed 's/ \[.*//' | sort -u | cut -c1-160
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
