@@ -80,7 +80,7 @@ build() { # label
   start=$(date +%s%N)
   dotnet build "$project" --no-restore -c Release -nologo -clp:PerformanceSummary -v:m >"$log" 2>&1
   end=$(date +%s%N)
-  printf '%-8s target %6s ms   build %5d ms   warnings %s\n' "$1" "$(target_ms "$log")" $(((end - start) / 1000000)) \
+  printf '%-8s target %6s ms   build %5d ms   FM warning lines %s\n' "$1" "$(target_ms "$log")" $(((end - start) / 1000000)) \
     "$(grep -c 'warning FM' "$log" || true)"
 }
 dotnet restore "$project" -nologo -v q >/dev/null
