@@ -1,0 +1,58 @@
+using System;
+using System.Collections.Generic;
+
+namespace FlashMoe.Synthetic;
+
+/// <summary>The llama.cpp architectures the writer produces (<c>general.architecture</c>).</summary>
+public enum SyntheticArchitecture
+{
+    /// <summary><c>llama</c>: GQA attention, dense or all-MoE blocks.</summary>
+    Llama,
+    /// <summary><c>deepseek2</c> (DeepSeek-V2/V3/R1): MLA attention, leading dense blocks, shared experts, sigmoid routing with a bias.</summary>
+    Deepseek2,
+    /// <summary><c>qwen3moe</c> (Qwen3-30B-A3B, 235B-A22B): GQA with q/k norms, MoE in every block.</summary>
+    Qwen3Moe,
+    /// <summary><c>gpt-oss</c> (llama.cpp's LLM_ARCH_OPENAI_MOE): alternating sliding-window attention with sinks, biased MoE.</summary>
+    GptOss,
+}
+
+/// <summary>How deepseek2 turns router logits into expert weights (llama.cpp's <c>llama_expert_gating_func_type</c>).</summary>
+public enum SyntheticExpertGating
+{
+    /// <summary>Softmax (1): DeepSeek-V2.</summary>
+    Softmax = 1,
+    /// <summary>Sigmoid (2): DeepSeek-V3/R1, with the <c>exp_probs_b</c> selection bias.</summary>
+    Sigmoid = 2,
+}
+
+/// <summary>Architecture names as GGUF and the <c>synth</c> verb spell them.</summary>
+public static class SyntheticArchitectures
+{
+    /// <summary>Every name, in enum order.</summary>
+    public static IReadOnlyList<string> Names { get; } = new[] { "llama", "deepseek2", "qwen3moe", "gpt-oss" };
+
+    /// <summary>The <c>general.architecture</c> value, which also prefixes the hyper-parameter keys.</summary>
+    public static string Name(SyntheticArchitecture architecture) => architecture switch
+    {
+        SyntheticArchitecture.Llama => "llama",
+        SyntheticArchitecture.Deepseek2 => "deepseek2",
+        SyntheticArchitecture.Qwen3Moe => "qwen3moe",
+        SyntheticArchitecture.GptOss => "gpt-oss",
+        _ => throw new ArgumentOutOfRangeException(nameof(architecture), architecture, "Unknown architecture."),
+    };
+
+    /// <summary>Parses a name (case-insensitive).</summary>
+    public static bool TryParse(string? name, out SyntheticArchitecture architecture)
+    {
+        for (var i = 0; i < Names.Count; i++)
+        {
+            if (string.Equals(Names[i], name, StringComparison.OrdinalIgnoreCase))
+            {
+                architecture = (SyntheticArchitecture)i;
+                return true;
+            }
+        }
+        architecture = SyntheticArchitecture.Llama;
+        return false;
+    }
+}
