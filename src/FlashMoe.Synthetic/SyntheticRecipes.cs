@@ -153,8 +153,8 @@ public static class SyntheticRecipes
     public static bool IsRoutedExpert(SyntheticTensorRole role) =>
         role is SyntheticTensorRole.ExpertGate or SyntheticTensorRole.ExpertUp or SyntheticTensorRole.ExpertDown;
 
-    // llama-quant.cpp's use_more_bits: the first and last eighth of the layers, and every third one between.
-    internal static bool UseMoreBits(int index, int count) =>
+    /// <summary>llama-quant.cpp's <c>use_more_bits</c>: the first and last eighth of the layers, and every third one between.</summary>
+    public static bool UseMoreBits(int index, int count) =>
         index < count / 8 || index >= 7 * count / 8 || (index - (count / 8)) % 3 == 2;
 
     // Q4_K_M after llama-quant.cpp's llama_tensor_get_type, approximated: output Q6_K; attn_v (deepseek2: attn_v_b)
