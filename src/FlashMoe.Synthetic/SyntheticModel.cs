@@ -123,7 +123,7 @@ public static class SyntheticModel
                     throw new ArgumentOutOfRangeException(nameof(targetFileBytes), targetFileBytes,
                         $"The target is smaller than the smallest model of this shape ({Plan(current with { Layers = 1 }).FileBytes} bytes with one layer).");
                 }
-                return current with { Layers = (int)Math.Max(1, Math.Min(maxLayers, Math.Round(exact))) };
+                return ClosestLayerCount(current, targetFileBytes, maxLayers);
             }
             current = next;
         }
@@ -161,6 +161,24 @@ public static class SyntheticModel
         GgmlType.MXFP4 => 38,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "No llama_ftype for this type here."),
     };
+
+    // The size grows with the layer count, but not by a constant step: deepseek2's first blocks are dense and the
+    // recipes give some layers more bits (which layers depends on the count). So search the count itself.
+    private static SyntheticModelSpec ClosestLayerCount(SyntheticModelSpec spec, long targetFileBytes, int maxLayers)
+    {
+        long SizeAt(int layers) => Plan(spec with { Layers = layers }).FileBytes;
+        int low = 1, high = maxLayers;
+        // Smallest count whose file reaches the target (or maxLayers).
+        while (low < high)
+        {
+            var middle = low + ((high - low) / 2);
+            if (SizeAt(middle) >= targetFileBytes) high = middle;
+            else low = middle + 1;
+        }
+        var best = low;
+        if (best > 1 && targetFileBytes - SizeAt(best - 1) < SizeAt(best) - targetFileBytes) best--;
+        return spec with { Layers = best };
+    }
 
     private static SyntheticModelSpec? Narrower(SyntheticModelSpec spec)
     {
