@@ -27,6 +27,8 @@ internal static class FlashMoeCli
         {
             // One line per verb. A verb is registered here only once it works: the help lists nothing unfinished.
             InspectCommand.Create(console),
+            PlanCommand.Create(console),
+            CheckCommand.Create(console),
             SynthCommand.Create(console),
         };
 
