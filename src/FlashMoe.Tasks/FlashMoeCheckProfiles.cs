@@ -15,10 +15,11 @@ using Task = Microsoft.Build.Utilities.Task;
 namespace FlashMoe.Tasks;
 
 /// <summary>
-/// The build-time memory check behind the <c>FlashMoeCheckProfiles</c> target (build/FlashMoe.targets): for each
-/// profile, reads the GGUF header (never the tensor data) or the declared facts, resolves the profile with Core's
-/// <see cref="ProfileResolver"/> for the hardware it declares, logs every piece of advice with its FM code at the JSON
-/// token that drives it, and writes <c>flashmoe.plan.json</c>. A thin adapter: every rule lives in FlashMoe.Core.
+/// The build-time memory check behind the <c>FlashMoeCheckProfiles</c> target (build/FlashMoe.targets): runs Core's
+/// <see cref="ProfileCheck"/> (for each profile: the GGUF header, never the tensor data, or the declared facts,
+/// resolved with <see cref="ProfileResolver"/> for the hardware it declares), logs every diagnostic with its FM code
+/// at the JSON token that drives it, and writes <c>flashmoe.plan.json</c> plus one <c>flashmoe.plan.&lt;Profile&gt;.svg</c>
+/// per planned profile. A thin adapter: every rule lives in FlashMoe.Core, and <c>flashmoe check</c> runs the same.
 /// Profile-file diagnostics (FM00xx) are the source generator's and are not repeated here.
 /// </summary>
 public sealed class FlashMoeCheckProfiles : Task
@@ -78,30 +79,52 @@ public sealed class FlashMoeCheckProfiles : Task
         foreach (var diagnostic in result.Diagnostics) Report(diagnostic.Diagnostic, diagnostic.FileWithoutPosition);
         CheckedProfiles = result.Entries;
         WritePlan(result.Entries, projectDirectory);
+        WritePictures(result.Entries, projectDirectory);
+    }
+
+    /// <summary>
+    /// Writes <c>flashmoe.plan.&lt;Profile&gt;.svg</c> (Core's <see cref="PlanSvg"/>) beside the plan file for each planned
+    /// profile, only when its content changed, so an IDE can open the picture of the last build.
+    /// </summary>
+    private void WritePictures(IReadOnlyList<PlanFileEntry> entries, string projectDirectory)
+    {
+        if (string.IsNullOrWhiteSpace(PlanOutputPath)) return;
+        foreach (var entry in entries)
+        {
+            if (entry.Resolved is null) continue;
+            var plan = Path.GetFullPath(Path.Combine(projectDirectory, PlanOutputPath!));
+            WriteIfChanged(Path.Combine(Path.GetDirectoryName(plan) ?? projectDirectory, "flashmoe.plan." + entry.ProfileName + ".svg"),
+                PlanSvg.Render(entry.Resolved));
+        }
     }
 
     /// <summary>Writes the plan file, only when its content changed (an unchanged file keeps incremental builds quiet).</summary>
     private void WritePlan(IReadOnlyList<PlanFileEntry> entries, string projectDirectory)
     {
         if (string.IsNullOrWhiteSpace(PlanOutputPath)) return;
+        WriteIfChanged(Path.Combine(projectDirectory, PlanOutputPath!), PlanFile.ToJson(entries));
+    }
+
+    /// <summary>Writes <paramref name="content"/> to <paramref name="file"/> unless it already holds exactly that; FM0304 when it cannot.</summary>
+    private void WriteIfChanged(string file, string content)
+    {
         string? path = null;
         try
         {
-            path = Path.GetFullPath(Path.Combine(projectDirectory, PlanOutputPath!));
-            var json = PlanFile.ToJson(entries);
-            if (File.Exists(path) && string.Equals(File.ReadAllText(path, Encoding.UTF8), json, StringComparison.Ordinal))
+            path = Path.GetFullPath(file);
+            if (File.Exists(path) && string.Equals(File.ReadAllText(path, Encoding.UTF8), content, StringComparison.Ordinal))
             {
-                Log.LogMessage(MessageImportance.Low, "FlashMoe: plan '{0}' is up to date.", path);
+                Log.LogMessage(MessageImportance.Low, "FlashMoe: '{0}' is up to date.", path);
                 return;
             }
             var directory = Path.GetDirectoryName(path);
             if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
-            File.WriteAllText(path, json, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
-            Log.LogMessage(MessageImportance.Low, "FlashMoe: plan written to '{0}'.", path);
+            File.WriteAllText(path, content, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+            Log.LogMessage(MessageImportance.Low, "FlashMoe: wrote '{0}'.", path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException or ArgumentException or NotSupportedException)
         {
-            Report(FlashMoeDiagnostic.Create(DiagnosticCatalog.PlanFileNotWritten, null, path ?? PlanOutputPath, e.Message));
+            Report(FlashMoeDiagnostic.Create(DiagnosticCatalog.PlanFileNotWritten, null, path ?? file, e.Message));
         }
     }
 

@@ -243,7 +243,30 @@ public static class PlanSvg
 
     // ---------------------------------------------------------------- drawing
 
-    private static int BlockHeight(Bar bar) => 100 + bar.Advice.Count * BadgeStep + 18;
+    private static int BlockHeight(Bar bar) => 100 + (Breakdown(bar).Count - 1) * 17 + bar.Advice.Count * BadgeStep + 18;
+
+    /// <summary>Every segment in figures (thin ones cannot carry their own label), wrapped to the picture's width.</summary>
+    private static List<string> Breakdown(Bar bar)
+    {
+        var parts = bar.Parts.Where(p => p.Bytes > 0).Select(p => Segments.First(s => s.Kind == p.Kind).Label + " " + Gib(p.Bytes)).ToList();
+        if (bar.Reserve > 0) parts.Add("reserve " + Gib(bar.Reserve));
+        var lines = new List<string>();
+        var current = "used " + Gib(bar.Used) + ":";
+        var first = true;
+        foreach (var part in parts)
+        {
+            var next = current + (first ? " " : " · ") + part;
+            if (!first && TypicalTextWidth(next, 12) > BarWidth)
+            {
+                lines.Add(current + " ·");
+                next = "    " + part;
+            }
+            current = next;
+            first = false;
+        }
+        lines.Add(current);
+        return lines;
+    }
 
     private static void WriteBar(XmlWriter xml, string ns, Bar bar, int top)
     {
@@ -257,12 +280,13 @@ public static class PlanSvg
         TextAt(xml, ns, Margin, top + 16, bar.Label, 15, TextColour, bold: true);
         TextAt(xml, ns, Width - Margin, top + 16, Status(bar), 14, bar.Free >= 0 ? GoodColour : LimitColour, bold: true, anchor: "end");
 
-        // Background (free memory), then the reserve at the end of the capacity, then the stacked segments.
+        // Background (free memory), then the reserve: at the end of the capacity, or right after what is used when
+        // that already reaches into it (what must then fit is used + reserve). Then the stacked segments.
         Rect(xml, ns, Margin, barTop, BarWidth, BarHeight, "#f6f8fa", "#8c959f", "free");
         if (bar.Reserve > 0)
         {
-            var from = X(bar.Capacity - bar.Reserve);
-            Rect(xml, ns, from, barTop, X(bar.Capacity) - from, BarHeight, "url(#reserve)", "#8c959f", "reserve kept free: " + Gib(bar.Reserve));
+            var start = Math.Max(bar.Capacity - bar.Reserve, bar.Used);
+            Rect(xml, ns, X(start), barTop, X(start + bar.Reserve) - X(start), BarHeight, "url(#reserve)", "#8c959f", "reserve kept free: " + Gib(bar.Reserve));
         }
         long offset = 0;
         foreach (var (kind, bytes) in bar.Parts)
@@ -277,27 +301,33 @@ public static class PlanSvg
             else if (TextWidth(Gib(bytes), 12) + 8 <= w) TextAt(xml, ns, x + 4, barTop + BarHeight / 2 + 4, Gib(bytes), 12, style.Ink);
             offset += bytes;
         }
-        if (bar.Capacity > 0 && bar.Used + bar.Reserve > bar.Capacity)
+        var needed = bar.Used + bar.Reserve;
+        if (bar.Capacity > 0 && needed > bar.Capacity)
         {
-            // Needed beyond the device's memory: mark where the memory ends.
+            // Needed beyond the device's memory: shade it, and mark where the memory ends.
             var edge = X(bar.Capacity);
+            Rect(xml, ns, edge, barTop + BarHeight + 2, X(needed) - edge, 5, LimitColour, null, "beyond the device's memory: " + Gib(needed - bar.Capacity));
             Line(xml, ns, edge, barTop - 4, edge, barTop + BarHeight + 4, TextColour, 2, dashed: false);
+            TextAt(xml, ns, Width - Margin, barTop + BarHeight + 20, "needs " + Gib(needed) + " with the reserve; has " + Gib(bar.Capacity), 12, LimitColour, anchor: "end");
         }
 
         // The limit: usable memory (capacity minus reserve, or a container limit).
         var limitX = X(bar.Usable);
         Line(xml, ns, limitX, barTop - 6, limitX, barTop + BarHeight + 6, LimitColour, 2.5, dashed: true);
         var limitLabel = "limit: " + bar.UsableText;
-        if (limitX > Width / 2) TextAt(xml, ns, limitX - 5, barTop + BarHeight + 20, limitLabel, 12, LimitColour, anchor: "end");
+        // Keep the limit's label clear of the "0" at the start of the scale.
+        if (limitX > Margin + 180) TextAt(xml, ns, limitX - 5, barTop + BarHeight + 20, limitLabel, 12, LimitColour, anchor: "end");
         else TextAt(xml, ns, limitX + 5, barTop + BarHeight + 20, limitLabel, 12, LimitColour);
         TextAt(xml, ns, Margin, barTop + BarHeight + 20, "0", 12, MutedColour);
 
-        // Every segment in figures (thin ones cannot carry their own label).
-        var parts = bar.Parts.Where(p => p.Bytes > 0).Select(p => Segments.First(s => s.Kind == p.Kind).Label + " " + Gib(p.Bytes)).ToList();
-        if (bar.Reserve > 0) parts.Add("reserve " + Gib(bar.Reserve));
-        TextAt(xml, ns, Margin, barTop + BarHeight + 40, "used " + Gib(bar.Used) + ": " + string.Join(" · ", parts), 12, MutedColour);
+        var lineY = barTop + BarHeight + 40;
+        foreach (var line in Breakdown(bar))
+        {
+            TextAt(xml, ns, Margin, lineY, line, 12, MutedColour);
+            lineY += 17;
+        }
 
-        var badgeTop = barTop + BarHeight + 52;
+        var badgeTop = lineY - 5;
         foreach (var advice in bar.Advice)
         {
             WriteBadge(xml, ns, advice, badgeTop);
@@ -317,7 +347,7 @@ public static class PlanSvg
         };
         var title = Shorten(d.Descriptor.Title, 90);
         var rest = " " + word + ": " + title;
-        var width = Math.Min(BarWidth, 16 + TextWidth(d.Id, 13, bold: true) + TextWidth(rest, 13));
+        var width = Math.Min(BarWidth, 16 + TypicalTextWidth(d.Id, 13, bold: true) + TypicalTextWidth(rest, 13));
         xml.WriteStartElement("g", ns);
         xml.WriteAttributeString("class", "advice");
         xml.WriteStartElement("title", ns);
@@ -365,7 +395,7 @@ public static class PlanSvg
         double x = Margin;
         foreach (var (label, kind, fill) in items)
         {
-            var width = 22 + TextWidth(label, 12) + 22;
+            var width = 22 + TypicalTextWidth(label, 12) + 24;
             if (x + width > Width - Margin && x > Margin)
             {
                 x = Margin;
@@ -408,7 +438,8 @@ public static class PlanSvg
 
     // ---------------------------------------------------------------- primitives
 
-    private static void Rect(XmlWriter xml, string ns, double x, double y, double width, double height, string fill, string? stroke, string? title = null)
+    private static void Rect(XmlWriter xml, string ns, double x, double y, double width, double height, string fill, string? stroke, string? title = null,
+        double opacity = 1)
     {
         xml.WriteStartElement("rect", ns);
         Attr(xml, "x", x);
@@ -416,6 +447,7 @@ public static class PlanSvg
         Attr(xml, "width", Math.Max(0, width));
         Attr(xml, "height", Math.Max(0, height));
         xml.WriteAttributeString("fill", fill);
+        if (opacity < 1) Attr(xml, "fill-opacity", opacity);
         if (stroke is not null)
         {
             xml.WriteAttributeString("stroke", stroke);
@@ -460,9 +492,11 @@ public static class PlanSvg
 
     private static string Num(double value) => Math.Round(value, 1).ToString("0.#", CultureInfo.InvariantCulture);
 
-    // A conservative width for sans-serif text (average glyph ≈ 0.55 em; bold a little wider), so labels are only
-    // placed inside a segment when they surely fit.
+    // Estimated widths of sans-serif text: conservative (wide fonts such as DejaVu Sans) where a label must fit inside
+    // a segment, closer to the average glyph (≈ 0.52 em) where it only sizes a badge or spaces the legend.
     private static double TextWidth(string text, int size, bool bold = false) => text.Length * size * (bold ? 0.64 : 0.58);
+
+    private static double TypicalTextWidth(string text, int size, bool bold = false) => text.Length * size * (bold ? 0.6 : 0.53);
 
     private static string Gib(long bytes) => Units.FormatSize(bytes, "0.0", "0");
 
