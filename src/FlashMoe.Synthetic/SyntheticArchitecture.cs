@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
+using FlashMoe.Gguf;
 
 namespace FlashMoe.Synthetic;
 
@@ -23,6 +25,40 @@ public enum SyntheticExpertGating
     Softmax = 1,
     /// <summary>Sigmoid (2): DeepSeek-V3/R1, with the <c>exp_probs_b</c> selection bias.</summary>
     Sigmoid = 2,
+}
+
+/// <summary>The weight types the writer produces, by the names ggml and the <c>synth</c> verb use (<c>q4_k</c>, <c>iq1_s</c>, <c>mxfp4</c>).</summary>
+public static class SyntheticWeightTypes
+{
+    /// <summary>Every type found in real GGUF files, in ggml's id order.</summary>
+    public static IReadOnlyList<GgmlType> All { get; } = new[]
+    {
+        GgmlType.F32, GgmlType.F16, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0,
+        GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+        GgmlType.IQ2_XXS, GgmlType.IQ2_XS, GgmlType.IQ3_XXS, GgmlType.IQ1_S, GgmlType.IQ4_NL, GgmlType.IQ3_S, GgmlType.IQ2_S,
+        GgmlType.IQ4_XS, GgmlType.IQ1_M, GgmlType.BF16, GgmlType.MXFP4,
+    };
+
+    /// <summary>The lower-case names of <see cref="All"/>.</summary>
+    public static IReadOnlyList<string> Names { get; } = All.Select(Name).ToArray();
+
+    /// <summary>ggml's name of <paramref name="type"/>, lower case (<c>q4_k</c>).</summary>
+    public static string Name(GgmlType type) => type.ToString().ToLowerInvariant();
+
+    /// <summary>Parses a type name (case-insensitive); only types in <see cref="All"/>.</summary>
+    public static bool TryParse(string? name, out GgmlType type)
+    {
+        foreach (var candidate in All)
+        {
+            if (string.Equals(Name(candidate), name, StringComparison.OrdinalIgnoreCase))
+            {
+                type = candidate;
+                return true;
+            }
+        }
+        type = GgmlType.F32;
+        return false;
+    }
 }
 
 /// <summary>Architecture names as GGUF and the <c>synth</c> verb spell them.</summary>

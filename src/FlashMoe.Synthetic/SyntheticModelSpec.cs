@@ -249,6 +249,46 @@ public sealed record SyntheticModelSpec
         return problems;
     }
 
+    /// <summary>
+    /// This shape in another architecture: sizes (layers, embd, heads, experts, widths, vocab, types) stay; what only the
+    /// target architecture has (MLA ranks and head parts, dense lead, shared experts, routing, sliding window) comes
+    /// from its real preset (deepseek-r1, qwen3-30b-a3b, gpt-oss-20b), or from its tiny variant for a shape narrower
+    /// than 1024; a dense shape gets the tiny variant's expert count.
+    /// </summary>
+    public SyntheticModelSpec WithArchitecture(SyntheticArchitecture architecture)
+    {
+        if (architecture == Architecture) return this;
+        var tiny = SyntheticPresets.Get(SyntheticPresets.DefaultFor(architecture));
+        var reference = EmbeddingLength < 1024 ? tiny : architecture switch
+        {
+            SyntheticArchitecture.Deepseek2 => SyntheticPresets.DeepseekR1,
+            SyntheticArchitecture.Qwen3Moe => SyntheticPresets.Qwen3_30B_A3B,
+            SyntheticArchitecture.GptOss => SyntheticPresets.GptOss20B,
+            _ => tiny,
+        };
+        var moved = this with
+        {
+            Architecture = architecture,
+            QLoraRank = reference.QLoraRank,
+            KvLoraRank = reference.KvLoraRank,
+            RopeHeadLength = reference.RopeHeadLength,
+            NopeHeadLength = reference.NopeHeadLength,
+            ValueHeadLength = reference.ValueHeadLength,
+            LeadingDenseLayers = reference.LeadingDenseLayers,
+            SharedExpertCount = reference.SharedExpertCount,
+            ExpertWeightsScale = reference.ExpertWeightsScale,
+            ExpertWeightsNorm = reference.ExpertWeightsNorm,
+            ExpertGating = reference.ExpertGating,
+            SlidingWindow = reference.SlidingWindow,
+            SlidingWindowPattern = reference.SlidingWindowPattern,
+        };
+        if (architecture != SyntheticArchitecture.Llama && !IsMoe)
+        {
+            moved = moved with { ExpertCount = tiny.ExpertCount, ExpertUsedCount = tiny.ExpertUsedCount };
+        }
+        return moved;
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> listing every problem <see cref="Validate"/> finds.</summary>
     public void EnsureValid()
     {

@@ -257,6 +257,15 @@ public static class SyntheticPresets
         ("gpt-oss-120b", GptOss120B), ("gpt-oss-120b-tiny", GptOss120BTiny),
     };
 
+    /// <summary>The small preset of each architecture: where <c>synth --arch</c> starts without <c>--preset</c>.</summary>
+    public static string DefaultFor(SyntheticArchitecture architecture) => architecture switch
+    {
+        SyntheticArchitecture.Deepseek2 => "deepseek-r1-tiny",
+        SyntheticArchitecture.Qwen3Moe => "qwen3-30b-a3b-tiny",
+        SyntheticArchitecture.GptOss => "gpt-oss-20b-tiny",
+        _ => "tiny-moe",
+    };
+
     /// <summary>The preset names, as the <c>synth</c> verb accepts them.</summary>
     public static IReadOnlyList<string> Names { get; } = Array.ConvertAll(All, p => p.Name);
 
