@@ -86,7 +86,7 @@ internal static class SyntheticModelBuilder
 
         private long Embd => _spec.EmbeddingLength;
 
-        // llama.cpp reads its integer hyper-parameters as u32 (a u64 fails to load: evidence.md).
+        // llama.cpp reads its integer hyper-parameters as u32 (a u64 fails to load: docs/evidence.md#writing-a-gguf-that-llamacpp-accepts).
         private void U32(string key, long value) => Keys.Add(new(_arch + "." + key, GgufMetadataValue.UInt32(checked((uint)value))));
         private void F32(string key, float value) => Keys.Add(new(_arch + "." + key, GgufMetadataValue.Float32(value)));
         private void Bool(string key, bool value) => Keys.Add(new(_arch + "." + key, GgufMetadataValue.Bool(value)));
