@@ -199,18 +199,30 @@ internal static class SyntheticModelBuilder
         }
 
         // llama_model_deepseek2: MLA in the split form current converters write (attn_k_b / attn_v_b, selected by
-        // key_length_mla / value_length_mla); the cache holds the kv_lora latent plus the RoPE key, one "head".
+        // key_length_mla / value_length_mla; the cache holds the kv_lora latent plus the RoPE key, one "head"), or
+        // the legacy unsplit attn_kv_b.
         public void Deepseek2()
         {
             var s = _spec;
             long rope = s.RopeHeadLength, nope = s.NopeHeadLength, v = s.ValueHeadLength, kvLora = s.KvLoraRank, qLora = s.EffectiveQLoraRank;
             long expertFf = s.EffectiveExpertFeedForwardLength, heads = s.HeadCount;
-            CommonKeys(s.FeedForwardLength, kvHeads: 1, keyLength: kvLora + rope, valueLength: kvLora, rope: rope);
+            if (s.LegacyMla)
+            {
+                // Unsplit form: llama.cpp takes the per-head K/V widths from key/value_length and caches every head.
+                CommonKeys(s.FeedForwardLength, kvHeads: s.HeadCount, keyLength: nope + rope, valueLength: v, rope: rope);
+            }
+            else
+            {
+                CommonKeys(s.FeedForwardLength, kvHeads: 1, keyLength: kvLora + rope, valueLength: kvLora, rope: rope);
+            }
             U32("leading_dense_block_count", s.EffectiveLeadingDenseLayers);
             if (qLora > 0) U32("attention.q_lora_rank", qLora);
             U32("attention.kv_lora_rank", kvLora);
-            U32("attention.key_length_mla", nope + rope);
-            U32("attention.value_length_mla", v);
+            if (!s.LegacyMla)
+            {
+                U32("attention.key_length_mla", nope + rope);
+                U32("attention.value_length_mla", v);
+            }
             U32("expert_feed_forward_length", expertFf);
             U32("expert_shared_count", s.SharedExpertCount);
             F32("expert_weights_scale", s.ExpertWeightsScale);
@@ -234,8 +246,15 @@ internal static class SyntheticModelBuilder
                 }
                 Layer(i, "attn_kv_a_norm.weight", SyntheticTensorRole.Norm, kvLora);
                 Layer(i, "attn_kv_a_mqa.weight", SyntheticTensorRole.AttentionKvA, Embd, kvLora + rope);
-                Layer(i, "attn_k_b.weight", SyntheticTensorRole.AttentionKB, nope, kvLora, heads);
-                Layer(i, "attn_v_b.weight", SyntheticTensorRole.AttentionVB, kvLora, v, heads);
+                if (s.LegacyMla)
+                {
+                    Layer(i, "attn_kv_b.weight", SyntheticTensorRole.AttentionKvB, kvLora, heads * (nope + v));
+                }
+                else
+                {
+                    Layer(i, "attn_k_b.weight", SyntheticTensorRole.AttentionKB, nope, kvLora, heads);
+                    Layer(i, "attn_v_b.weight", SyntheticTensorRole.AttentionVB, kvLora, v, heads);
+                }
                 Layer(i, "attn_output.weight", SyntheticTensorRole.AttentionOutput, heads * v, Embd);
                 Layer(i, "ffn_norm.weight", SyntheticTensorRole.Norm, Embd);
                 if (i < s.EffectiveLeadingDenseLayers)

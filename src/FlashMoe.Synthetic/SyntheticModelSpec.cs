@@ -53,6 +53,13 @@ public sealed record SyntheticModelSpec
     /// <summary>deepseek2 MLA: the value head (v_head_dim, <c>attention.value_length_mla</c>).</summary>
     public int ValueHeadLength { get; init; }
 
+    /// <summary>
+    /// deepseek2: write MLA in the legacy unsplit form (one <c>attn_kv_b</c>, no <c>key_length_mla</c>) of files
+    /// converted before llama.cpp's MLA support (April 2025). llama.cpp then runs it as plain multi-head attention and
+    /// caches full K (nope + rope) and V heads for every head instead of the latent.
+    /// </summary>
+    public bool LegacyMla { get; init; }
+
     /// <summary>deepseek2: <c>leading_dense_block_count</c>, blocks with a dense FFN of <see cref="FeedForwardLength"/> before the MoE blocks (capped at <see cref="Layers"/>).</summary>
     public int LeadingDenseLayers { get; init; }
 

@@ -38,6 +38,8 @@ public enum SyntheticTensorRole
     AttentionKB,
     /// <summary>deepseek2 <c>attn_v_b</c> (per-head value up-projection).</summary>
     AttentionVB,
+    /// <summary>deepseek2 legacy <c>attn_kv_b</c> (key and value up-projection in one, files converted before split MLA).</summary>
+    AttentionKvB,
     /// <summary><c>attn_output</c>.</summary>
     AttentionOutput,
     /// <summary>Dense FFN <c>ffn_gate</c>.</summary>
@@ -163,7 +165,7 @@ public static class SyntheticRecipes
     private static GgmlType Q4KM(SyntheticModelSpec spec, SyntheticTensorRole role, int layer) => role switch
     {
         SyntheticTensorRole.Output => GgmlType.Q6_K,
-        SyntheticTensorRole.AttentionV or SyntheticTensorRole.AttentionVB
+        SyntheticTensorRole.AttentionV or SyntheticTensorRole.AttentionVB or SyntheticTensorRole.AttentionKvB
             or SyntheticTensorRole.DenseDown or SyntheticTensorRole.ExpertDown or SyntheticTensorRole.SharedDown
             => UseMoreBits(layer, spec.Layers) ? GgmlType.Q6_K : GgmlType.Q4_K,
         _ => GgmlType.Q4_K,
@@ -177,7 +179,7 @@ public static class SyntheticRecipes
         SyntheticTensorRole.Output => GgmlType.Q6_K,
         SyntheticTensorRole.ExpertGate or SyntheticTensorRole.ExpertUp => GgmlType.IQ1_S,
         SyntheticTensorRole.ExpertDown => layer < spec.EffectiveLeadingDenseLayers + 3 ? GgmlType.IQ2_XXS : GgmlType.IQ1_S,
-        SyntheticTensorRole.AttentionV or SyntheticTensorRole.AttentionVB or SyntheticTensorRole.AttentionKvA
+        SyntheticTensorRole.AttentionV or SyntheticTensorRole.AttentionVB or SyntheticTensorRole.AttentionKvB or SyntheticTensorRole.AttentionKvA
             or SyntheticTensorRole.DenseDown or SyntheticTensorRole.SharedDown => GgmlType.Q6_K,
         _ => GgmlType.Q4_K,
     };

@@ -110,6 +110,19 @@ public sealed class ArchitectureHeaderTests : IDisposable
     }
 
     [Fact]
+    public void Deepseek2_legacy_mla_writes_attn_kv_b_and_per_head_key_value_lengths()
+    {
+        var f = WriteAndRead(SyntheticPresets.DeepseekR1Tiny with { LegacyMla = true });
+
+        AssertKey(f, "deepseek2.attention.head_count_kv", GgufValueType.UInt32, 4u);
+        AssertKey(f, "deepseek2.attention.key_length", GgufValueType.UInt32, 96u);
+        AssertKey(f, "deepseek2.attention.value_length", GgufValueType.UInt32, 64u);
+        Assert.False(f.ContainsKey("deepseek2.attention.key_length_mla"));
+        AssertTensor(f, "blk.2.attn_kv_b.weight", 256, 4 * (64 + 64));
+        Assert.False(f.TryGetTensor("blk.2.attn_k_b.weight", out _));
+    }
+
+    [Fact]
     public void Qwen3moe_writes_head_length_and_q_k_norms()
     {
         var f = WriteAndRead(SyntheticPresets.Qwen3_30B_A3BTiny);

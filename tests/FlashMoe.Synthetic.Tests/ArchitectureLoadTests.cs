@@ -51,6 +51,18 @@ public sealed class ArchitectureLoadTests : IDisposable
     }
 
     [Fact]
+    public void Deepseek_r1_tiny_in_the_legacy_unsplit_mla_form_loads_and_caches_every_head()
+    {
+        var run = Run(SyntheticPresets.DeepseekR1Tiny with { LegacyMla = true }, "deepseek-r1-tiny-legacy");
+
+        Assert.Equal(8, run.Generated);
+        Assert.Equal(4, LlamaRun.LogInt(run.Log, "n_head_kv"));
+        Assert.Equal(96, LlamaRun.LogInt(run.Log, "n_embd_head_k"));
+        Assert.Equal(64, LlamaRun.LogInt(run.Log, "n_embd_head_v"));
+        Assert.Matches(@"llama_kv_cache: size =\s+[\d.]+ MiB \(\s+256 cells,\s+4 layers.*K \(f16\):\s+[\d.]+ MiB, V \(f16\):", run.Log);
+    }
+
+    [Fact]
     public void Qwen3_moe_tiny_variants_load_and_generate_with_128_wide_heads()
     {
         var run = Run(SyntheticPresets.Qwen3_30B_A3BTiny, "qwen3-30b-tiny");

@@ -149,4 +149,19 @@ public sealed class SynthVerbTests : IDisposable
         Assert.Equal(ExitCodes.Usage, result.ExitCode);
         Assert.Contains("--recipe chooses every tensor's type", result.Stderr);
     }
+
+    [Fact]
+    public void Legacy_mla_writes_the_unsplit_form_and_only_for_deepseek2()
+    {
+        var path = Path.Combine(_dir, "legacy.gguf");
+        var result = ToolRun.Run("synth", path, "--arch", "deepseek2", "--legacy-mla");
+
+        Assert.True(result.ExitCode == ExitCodes.Ok, result.ToString());
+        Assert.Contains("legacy unsplit MLA", result.Stdout);
+        Assert.True(GgufReader.Read(path).TryGetTensor("blk.0.attn_kv_b.weight", out _));
+
+        var refused = ToolRun.Run("synth", Path.Combine(_dir, "x.gguf"), "--arch", "qwen3moe", "--legacy-mla");
+        Assert.Equal(ExitCodes.Usage, refused.ExitCode);
+        Assert.Contains("--legacy-mla applies to deepseek2 only", refused.Stderr);
+    }
 }

@@ -91,7 +91,7 @@ internal static class SynthCommand
 
     private static string ArchitectureDetail(SyntheticModelSpec s) => s.Architecture switch
     {
-        SyntheticArchitecture.Deepseek2 => $": MLA q_lora {s.EffectiveQLoraRank}, kv_lora {s.KvLoraRank}, rope/nope/v {s.RopeHeadLength}/{s.NopeHeadLength}/{s.ValueHeadLength}, "
+        SyntheticArchitecture.Deepseek2 => (s.LegacyMla ? ": legacy unsplit MLA" : ": MLA") + $" q_lora {s.EffectiveQLoraRank}, kv_lora {s.KvLoraRank}, rope/nope/v {s.RopeHeadLength}/{s.NopeHeadLength}/{s.ValueHeadLength}, "
             + $"{s.EffectiveLeadingDenseLayers} dense blocks of ff {s.FeedForwardLength}, {s.SharedExpertCount} shared expert(s), {s.ExpertGating.ToString().ToLowerInvariant()} routing",
         SyntheticArchitecture.GptOss => $": sliding window {s.SlidingWindow} on {s.SlidingWindowPattern - 1} of every {s.SlidingWindowPattern} blocks, attention sinks",
         SyntheticArchitecture.Qwen3Moe => ": q/k norms",
@@ -161,6 +161,10 @@ internal sealed class SynthOptions
             return null;
         },
     };
+    private readonly Option<bool> _legacyMla = new("--legacy-mla")
+    {
+        Description = "deepseek2: write MLA as files converted before llama.cpp's MLA support (one attn_kv_b; llama.cpp then caches every head's K and V).",
+    };
     private readonly Option<bool> _sparse = new("--sparse") { Description = "Leave tensor data as file holes: a header-faithful file that costs no disk." };
     private readonly Option<ulong?> _seed = new("--seed")
     {
@@ -180,7 +184,7 @@ internal sealed class SynthOptions
     public void AddTo(Command command)
     {
         foreach (var option in new Option[] { _preset, _arch, _recipe, _layers, _embd, _ff, _expertFf, _heads, _kvHeads, _experts, _expertsUsed, _quant, _expertQuant,
-                     _vocab, _ctx, _targetSize, _sparse, _seed, _name, _alignment })
+                     _vocab, _ctx, _targetSize, _legacyMla, _sparse, _seed, _name, _alignment })
         {
             command.Options.Add(option);
         }
@@ -191,11 +195,11 @@ internal sealed class SynthOptions
         parse.GetValue(_preset), parse.GetValue(_arch), parse.GetValue(_recipe), parse.GetValue(_layers), parse.GetValue(_embd), parse.GetValue(_ff), parse.GetValue(_expertFf),
         parse.GetValue(_heads), parse.GetValue(_kvHeads), parse.GetValue(_experts), parse.GetValue(_expertsUsed),
         parse.GetValue(_quant), parse.GetValue(_expertQuant), parse.GetValue(_vocab), parse.GetValue(_ctx),
-        parse.GetValue(_targetSize), parse.GetValue(_sparse), parse.GetValue(_seed), parse.GetValue(_name), parse.GetValue(_alignment));
+        parse.GetValue(_targetSize), parse.GetValue(_legacyMla), parse.GetValue(_sparse), parse.GetValue(_seed), parse.GetValue(_name), parse.GetValue(_alignment));
 
     private static SynthRequest ToRequest(
         string? presetName, string? archName, string? recipeName, int? layers, int? embd, int? ff, int? expertFf, int? heads, int? kvHeads, int? experts, int? used,
-        GgmlType? quant, GgmlType? expertQuant, int? vocab, int? ctx, long? target, bool sparse, ulong? seed, string? name, int? alignment)
+        GgmlType? quant, GgmlType? expertQuant, int? vocab, int? ctx, long? target, bool legacyMla, bool sparse, ulong? seed, string? name, int? alignment)
     {
         if (target is not null && layers is not null) throw new UsageException("--target-size chooses the layer count; drop --layers or --target-size.");
 
@@ -237,6 +241,11 @@ internal sealed class SynthOptions
         if (expertQuant is { } eq) spec = spec with { Recipe = null, ExpertWeightType = eq };
         if (seed is { } sd) spec = spec with { Seed = sd };
         if (name is not null) spec = spec with { Name = name };
+        if (legacyMla)
+        {
+            if (spec.Architecture != SyntheticArchitecture.Deepseek2) throw new UsageException("--legacy-mla applies to deepseek2 only.");
+            spec = spec with { LegacyMla = true };
+        }
         spec = spec with { Sparse = sparse };
 
         var problems = spec.Validate();
