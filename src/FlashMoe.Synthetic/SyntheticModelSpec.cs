@@ -118,10 +118,13 @@ public sealed record SyntheticModelSpec
     /// <summary><c>llama.context_length</c> (training context).</summary>
     public int ContextLength { get; init; } = 2048;
 
-    /// <summary>Type of the 2-D weights (embedding, output, attention, dense FFN). F32, F16, Q8_0 or Q4_0.</summary>
+    /// <summary>
+    /// Type of the weights outside the routed experts (embedding, output, attention, dense and shared FFN), any of
+    /// <see cref="SyntheticWeightTypes.All"/>; norms, biases and the router stay F32. Ignored under a <see cref="Recipe"/>.
+    /// </summary>
     public GgmlType WeightType { get; init; } = GgmlType.Q8_0;
 
-    /// <summary>Type of the expert tensors, or null for <see cref="WeightType"/>.</summary>
+    /// <summary>Type of the routed expert tensors, or null for <see cref="WeightType"/>. Ignored under a <see cref="Recipe"/>.</summary>
     public GgmlType? ExpertWeightType { get; init; }
 
     /// <summary>Seed of the random weights: same seed → identical bytes.</summary>
