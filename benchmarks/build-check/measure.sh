@@ -20,11 +20,11 @@ rm -rf "$work/feed"
 pack_args=()
 [ -z "${FLASHMOE_READY_TO_RUN:-}" ] || pack_args=("-p:FlashMoeTasksReadyToRun=$FLASHMOE_READY_TO_RUN")
 dotnet pack src/FlashMoe.Package -c Release -o "$work/feed" -nologo -v q "${pack_args[@]}" >/dev/null
-dotnet build samples/App -c Release -nologo -v q >/dev/null
+dotnet build src/FlashMoe.Tool -c Release -nologo -v q >/dev/null
 project="$work/consumer"
 rm -rf "$project" "$work/packages"
 mkdir -p "$project/models"
-dotnet samples/App/bin/Release/net10.0/App.dll synth "$project/models/big-moe.gguf" --preset big-moe --target-size 121GiB --sparse >/dev/null
+dotnet src/FlashMoe.Tool/bin/Release/net8.0/flashmoe.dll synth "$project/models/big-moe.gguf" --preset big-moe --target-size 121GiB --sparse >/dev/null
 
 cat >"$work/nuget.config" <<XML
 <?xml version="1.0" encoding="utf-8"?>

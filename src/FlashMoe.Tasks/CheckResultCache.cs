@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -45,14 +46,14 @@ internal sealed record FileIdentity(string Path, bool Exists, long Length, long 
 
 /// <summary>
 /// The result of the last check, in obj: what it depended on and what it logged. An unchanged build (same task and
-/// Core builds, same task parameters, same profile file bytes, same model files by identity, plan file still there)
+/// Core builds, same task parameters, same profile file bytes, same model files by identity, plan and pictures still there)
 /// logs the same diagnostics again — with their codes and locations, so NoWarn / WarningsAsErrors apply as before —
 /// without parsing, reading headers or planning. Anything unreadable or different is a miss, never an error.
 /// </summary>
 internal sealed class CheckResultCache
 {
     private const string Magic = "FlashMoe.CheckResultCache";
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2;
 
     /// <summary>Everything besides files that decides the result: build identities of the code and the task's parameters.</summary>
     internal string Key { get; set; } = string.Empty;
@@ -63,8 +64,8 @@ internal sealed class CheckResultCache
     /// <summary>Every model path the check looked at (found or not).</summary>
     internal List<FileIdentity> ModelFiles { get; } = new();
 
-    /// <summary>The plan file the check wrote (must still be there, unchanged).</summary>
-    internal FileIdentity? PlanFile { get; set; }
+    /// <summary>The files the check wrote (plan, pictures): each must still be there, unchanged.</summary>
+    internal List<FileIdentity> OutputFiles { get; } = new();
 
     /// <summary>What the check logged, in order.</summary>
     internal List<LoggedDiagnostic> Diagnostics { get; } = new();
@@ -92,7 +93,7 @@ internal sealed class CheckResultCache
             var cache = new CheckResultCache { Key = reader.ReadString(), Summary = reader.ReadString() };
             for (var i = ReadCount(reader); i > 0; i--) cache.ProfileFiles.Add((reader.ReadString(), reader.ReadString()));
             for (var i = ReadCount(reader); i > 0; i--) cache.ModelFiles.Add(ReadIdentity(reader));
-            if (reader.ReadBoolean()) cache.PlanFile = ReadIdentity(reader);
+            for (var i = ReadCount(reader); i > 0; i--) cache.OutputFiles.Add(ReadIdentity(reader));
             for (var i = ReadCount(reader); i > 0; i--)
             {
                 cache.Diagnostics.Add(new LoggedDiagnostic(reader.ReadChar(), reader.ReadString(), reader.ReadBoolean() ? reader.ReadString() : null,
@@ -127,8 +128,8 @@ internal sealed class CheckResultCache
             }
             writer.Write(ModelFiles.Count);
             foreach (var model in ModelFiles) WriteIdentity(writer, model);
-            writer.Write(PlanFile is not null);
-            if (PlanFile is not null) WriteIdentity(writer, PlanFile);
+            writer.Write(OutputFiles.Count);
+            foreach (var output in OutputFiles) WriteIdentity(writer, output);
             writer.Write(Diagnostics.Count);
             foreach (var d in Diagnostics)
             {
@@ -152,7 +153,7 @@ internal sealed class CheckResultCache
 
     /// <summary>
     /// Whether this recorded result still holds: same key, the same profile files with the same bytes
-    /// (<paramref name="currentProfileHashes"/>, in order), every model path and the plan file with the same identity.
+    /// (<paramref name="currentProfileHashes"/>, in order), every model path and written file with the same identity.
     /// </summary>
     internal bool Matches(string key, IReadOnlyList<(string Path, string Hash)> currentProfileHashes)
     {
@@ -162,11 +163,11 @@ internal sealed class CheckResultCache
             if (!string.Equals(ProfileFiles[i].Path, currentProfileHashes[i].Path, StringComparison.Ordinal)
                 || !string.Equals(ProfileFiles[i].Hash, currentProfileHashes[i].Hash, StringComparison.Ordinal)) return false;
         }
-        foreach (var model in ModelFiles)
+        foreach (var file in ModelFiles.Concat(OutputFiles))
         {
-            if (FileIdentity.Of(model.Path) != model) return false;
+            if (FileIdentity.Of(file.Path) != file) return false;
         }
-        return PlanFile is null || FileIdentity.Of(PlanFile.Path) == PlanFile;
+        return true;
     }
 
     // A count beyond this is a damaged file, not a result (a check logs at most a few thousand lines).

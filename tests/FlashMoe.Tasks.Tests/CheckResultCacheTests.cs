@@ -93,13 +93,20 @@ public sealed class CheckResultCacheTests : IDisposable
     }
 
     [Fact]
-    public void A_deleted_plan_file_or_other_parameters_run_the_check_again()
+    public void A_deleted_plan_file_or_picture_or_other_parameters_run_the_check_again()
     {
         _h.Write("flashmoe.json", Profile("models/absent.gguf"));
         _h.Run(cachePath: Cache);
         File.Delete(_h.PlanPath);
         Assert.False(_h.Run(cachePath: Cache).Task.Replayed);
         Assert.True(File.Exists(_h.PlanPath));
+
+        Assert.True(_h.Run(cachePath: Cache).Task.Replayed);
+        var picture = Path.Combine(Path.GetDirectoryName(_h.PlanPath)!, "flashmoe.plan.ArcWorkstation.svg");
+        Assert.True(File.Exists(picture));
+        File.Delete(picture);
+        Assert.False(_h.Run(cachePath: Cache).Task.Replayed);
+        Assert.True(File.Exists(picture));
 
         Assert.True(_h.Run(cachePath: Cache).Task.Replayed);
         Assert.False(_h.Run(cachePath: Cache, profileName: "ArcWorkstation").Task.Replayed);
