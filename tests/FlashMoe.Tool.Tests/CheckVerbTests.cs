@@ -52,7 +52,7 @@ public sealed class CheckVerbTests : IDisposable
         Assert.True(result.ExitCode == ExitCodes.Ok, result.ToString());
         // "mmap": true is on line 11; the value starts at column 25 (the README's form: file(line,col,endLine,endCol)).
         var line = Assert.Single(result.Stdout.Split('\n'), l => l.Contains("FM1002", StringComparison.Ordinal));
-        Assert.Matches(new Regex("^" + Regex.Escape(file) + @"\(11,23,11,27\): warning FM1002: mmap is on, but no-mmap fits"), line);
+        Assert.Matches(new Regex("^" + Regex.Escape(file) + @"\(11,25,11,29\): warning FM1002: mmap is on, but no-mmap fits"), line);
         Assert.Contains("1 profile(s) checked, 1 warning(s), 0 error(s).", result.Stdout);
         Assert.DoesNotContain("FM1007", result.Stdout); // info only with --verbose, as in a minimal-verbosity build
     }
@@ -102,7 +102,7 @@ public sealed class CheckVerbTests : IDisposable
         var result = ToolRun.Run("check", file);
 
         Assert.True(result.ExitCode == ExitCodes.ErrorsFound, result.ToString());
-        Assert.Matches(new Regex(Regex.Escape(file) + @"\(11,23,11,34\): error FM00\d\d: "), result.Stdout);
+        Assert.Matches(new Regex(Regex.Escape(file) + @"\(11,25,11,36\): error FM00\d\d: "), result.Stdout);
     }
 
     [Fact]
