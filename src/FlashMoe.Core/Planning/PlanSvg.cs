@@ -181,7 +181,8 @@ public static class PlanSvg
         // Each piece of advice goes under the bar it concerns: an overcommitted GPU (one FM1004 per such GPU, in
         // device order) or unused GPUs on the GPU bars, everything else (mmap, RAM, mlock, KV, overrides) on host RAM.
         var gpuBars = bars.Skip(1).ToList();
-        var overcommitted = gpuBars.Where((bar, i) => !plan.Devices.Where(d => !d.Device.IsCpu).ElementAt(i).Fits).ToList();
+        var gpuDevices = plan.Devices.Where(d => !d.Device.IsCpu).ToList();
+        var overcommitted = gpuBars.Where((bar, i) => !gpuDevices[i].Fits).ToList();
         var nextOvercommitted = 0;
         foreach (var advice in resolved.Advice)
         {
