@@ -120,6 +120,8 @@ public static class DeclaredModel
             if (pair.Value > biggest) { biggest = pair.Value; type = pair.Key; }
         }
         var nominal = EquatableArray.Create(Math.Max(1, model.EmbeddingLength), 8L);
+        // Routed experts are 3-D (MUL_MAT_ID), which decides whether the CPU repacks them.
+        var nominalExperts = EquatableArray.Create(Math.Max(1, model.EmbeddingLength), 8L, 8L);
         long RoleBytes(TensorRole role) => model.BytesByRole.TryGetValue(role, out var v) ? v : 0;
 
         var embedding = RoleBytes(TensorRole.TokenEmbedding);
@@ -138,9 +140,9 @@ public static class DeclaredModel
             if (experts > 0)
             {
                 var third = experts / 3;
-                list.Add(new TensorSummary(prefix + "ffn_gate_exps.weight", type, nominal, 0, third, TensorRole.ExpertFfn, il));
-                list.Add(new TensorSummary(prefix + "ffn_up_exps.weight", type, nominal, 0, third, TensorRole.ExpertFfn, il));
-                list.Add(new TensorSummary(prefix + "ffn_down_exps.weight", type, nominal, 0, experts - 2 * third, TensorRole.ExpertFfn, il));
+                list.Add(new TensorSummary(prefix + "ffn_gate_exps.weight", type, nominalExperts, 0, third, TensorRole.ExpertFfn, il));
+                list.Add(new TensorSummary(prefix + "ffn_up_exps.weight", type, nominalExperts, 0, third, TensorRole.ExpertFfn, il));
+                list.Add(new TensorSummary(prefix + "ffn_down_exps.weight", type, nominalExperts, 0, experts - 2 * third, TensorRole.ExpertFfn, il));
             }
         }
 

@@ -90,7 +90,8 @@ public static class MemoryPlanner
         }
 
         // ---- KV cache (llama-kv-cache.cpp: on dev_layer(il) when offload_kqv, else the CPU buffer type) ----
-        var kvLayers = prepared.KvLayerBytes(options.ContextSize, options.TypeK, options.TypeV);
+        var kvLayers = prepared.KvLayerBytes(options.ContextSize, options.TypeK, options.TypeV,
+            ComputeBufferEstimator.ReserveTokens(options.ContextSize, options.BatchSize, options.UBatchSize), options.SwaFull);
         var kv = new long[deviceCount];
         long kvTotal = 0;
         for (var il = 0; il < kvLayers.Length; il++)
@@ -191,18 +192,18 @@ public static class MemoryPlanner
 
         var tokens = ComputeBufferEstimator.ReserveTokens(options.ContextSize, options.BatchSize, options.UBatchSize);
         var cells = KvCacheEstimator.Cells(options.ContextSize);
+        var windowCells = KvCacheEstimator.SlidingWindowCells(model, options.ContextSize, tokens, options.SwaFull);
         var fa = options.FlashAttention;
-        if (KvCacheEstimator.IsMla(model)) return EstimateComputeByPhase(model, tokens, cells, fa, gpuCount, layerDevices, outputDevice, placed);
 
         if (gpuCount == 0)
         {
             // One backend runs the whole graph: llama.cpp's allocator replayed over it (measured exact, docs/measurements.md).
-            compute[0] = ComputeBufferEstimator.WholeGraphBytes(model, tokens, tokens, cells, fa, options.TypeK, options.TypeV);
+            compute[0] = ComputeBufferEstimator.WholeGraphBytes(model, tokens, tokens, cells, fa, options.TypeK, options.TypeV, windowCells);
             return compute;
         }
 
         long Share(int first, int count, bool output, bool hostsInputs, long t) =>
-            ComputeBufferEstimator.DeviceShareBytes(model, first, count, output, hostsInputs, t, cells, fa, options.TypeK, options.TypeV);
+            ComputeBufferEstimator.DeviceShareBytes(model, first, count, output, hostsInputs, t, cells, fa, options.TypeK, options.TypeV, windowCells);
 
         // llama.cpp keeps the first i_gpu_start layers on the CPU (a prefix); overrides may keep a GPU layer's matmul
         // weights (experts on CPU) there too.
@@ -434,7 +435,7 @@ public static class MemoryPlanner
 /// </summary>
 internal sealed class PreparedModel
 {
-    private readonly Dictionary<(int, KvCacheType, KvCacheType), long[]> _kv = new();
+    private readonly Dictionary<(int, KvCacheType, KvCacheType, long, bool), long[]> _kv = new();
 
     public PreparedModel(ModelSummary model, IReadOnlyList<TensorOverride> overrides, int gpuCount)
     {
@@ -490,12 +491,12 @@ internal sealed class PreparedModel
     public TensorSummary? TiedEmbedding { get; }
     public CompiledOverride? TiedMatch { get; private set; }
 
-    public long[] KvLayerBytes(int contextSize, KvCacheType k, KvCacheType v)
+    public long[] KvLayerBytes(int contextSize, KvCacheType k, KvCacheType v, long ubatchSize, bool swaFull)
     {
-        var key = (contextSize, k, v);
+        var key = (contextSize, k, v, ubatchSize, swaFull);
         if (!_kv.TryGetValue(key, out var bytes))
         {
-            bytes = KvCacheEstimator.LayerBytes(Model, contextSize, k, v);
+            bytes = KvCacheEstimator.LayerBytes(Model, contextSize, k, v, ubatchSize, swaFull);
             _kv[key] = bytes;
         }
         return bytes;
