@@ -145,7 +145,8 @@ public sealed partial class FlashMoeProfileGenerator
             w.Line("ExpertCount: " + Int(m.ExpertCount) + ",");
             w.Line("ExpertUsedCount: " + Int(m.ExpertUsedCount) + ",");
             w.Line("ExpertFraction: " + Num(m.ExpertFraction) + ",");
-            w.Line("WeightType: " + (m.WeightType is { } t ? "global::FlashMoe.Gguf.GgmlType." + t : "null") + "),");
+            w.Line("WeightType: " + (m.WeightType is { } t ? "global::FlashMoe.Gguf.GgmlType." + t : "null") + ",");
+            w.Line("Architecture: " + (m.Architecture is { } a ? ProfilesNs + "ModelArchitecture." + a : "null") + "),");
             w.Unindent();
         }
 

@@ -190,6 +190,10 @@ public sealed record HardwareSpec(
 /// <param name="ExpertUsedCount">Declared experts used per token.</param>
 /// <param name="ExpertFraction">Declared share (0–1) of the weight bytes that are routed experts.</param>
 /// <param name="WeightType">Declared dominant weight type (decides CPU repack), e.g. Q4_0.</param>
+/// <param name="Architecture">
+/// Declared architecture (<c>general.architecture</c>): the shape every fact not declared is taken from — the released
+/// model it names (DeepSeek-R1, Qwen3-30B-A3B, gpt-oss-20b; llama: a llama-3-8B shape) — and the graph the plan replays.
+/// </param>
 public sealed record ModelSpec(
     string? Path,
     double? SizeGiB,
@@ -197,7 +201,21 @@ public sealed record ModelSpec(
     int? ExpertCount = null,
     int? ExpertUsedCount = null,
     double? ExpertFraction = null,
-    GgmlType? WeightType = null);
+    GgmlType? WeightType = null,
+    ModelArchitecture? Architecture = null);
+
+/// <summary>The architectures a profile can declare (llama.cpp's <c>general.architecture</c> names in the JSON).</summary>
+public enum ModelArchitecture
+{
+    /// <summary><c>llama</c> (also Mixtral-style MoE converted as llama).</summary>
+    Llama,
+    /// <summary><c>deepseek2</c>: DeepSeek-V2/V3/R1.</summary>
+    DeepSeek2,
+    /// <summary><c>qwen3moe</c>: Qwen3-30B-A3B, Qwen3-235B-A22B.</summary>
+    Qwen3Moe,
+    /// <summary><c>gpt-oss</c>: gpt-oss-20b, gpt-oss-120b.</summary>
+    GptOss,
+}
 
 /// <summary>How llama.cpp loads and runs the model.</summary>
 /// <param name="Mmap">Memory-map the file (true), read it into anonymous memory (false), or decide (auto).</param>
