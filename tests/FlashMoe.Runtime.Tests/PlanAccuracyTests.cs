@@ -85,6 +85,8 @@ public sealed class PlanAccuracyModels : IDisposable
         void Add(string name, SyntheticModelSpec spec) => specs[name] = spec with { Name = name, ContextLength = context };
         Add("deepseek-r1-q4_k_m", SyntheticPresets.DeepseekR1Tiny with { Recipe = SyntheticRecipe.Q4_K_M });
         Add("deepseek-r1-ud-iq1_s", SyntheticPresets.DeepseekR1Tiny with { Recipe = SyntheticRecipe.UD_IQ1_S });
+        // Files converted before the split MLA tensors: attn_kv_b decompresses before attention, every head cached.
+        Add("deepseek-r1-legacy-q4_k_m", SyntheticPresets.DeepseekR1Tiny with { Recipe = SyntheticRecipe.Q4_K_M, LegacyMla = true });
         Add("qwen3-30b-q4_k_m", SyntheticPresets.Qwen3_30B_A3BTiny with { Recipe = SyntheticRecipe.Q4_K_M });
         Add("qwen3-235b-ud-iq1_s", SyntheticPresets.Qwen3_235B_A22BTiny with { Recipe = SyntheticRecipe.UD_IQ1_S });
         Add("gpt-oss-20b-mxfp4", SyntheticPresets.GptOss20BTiny with { Recipe = SyntheticRecipe.MXFP4 });
@@ -194,6 +196,9 @@ public class PlanAccuracyTests : IClassFixture<PlanAccuracyModels>
             data.Add(model, 4096, 512, true, false, "q8_0", true);
             data.Add(model, 8192, 256, true, true, "f16", true);
         }
+        data.Add("deepseek-r1-legacy-q4_k_m", 512, 128, false, true, "f16", true);
+        data.Add("deepseek-r1-legacy-q4_k_m", 4096, 512, true, false, "q8_0", true);
+        data.Add("deepseek-r1-legacy-q4_k_m", 2048, 32, false, false, "f16", true);
         // A quantized latent cache (MLA reads V from the K cache, so it needs flash attention).
         data.Add("deepseek-r1-ud-iq1_s", 4096, 128, true, false, "q4_0", true);
         // The sliding-window cache at its own size: the window plus a ubatch, padded to 256.

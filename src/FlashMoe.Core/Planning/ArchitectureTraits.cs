@@ -35,6 +35,8 @@ internal sealed class ArchitectureTraits
 {
     /// <summary>Multi-head latent attention with absorbed weights (<c>llm_build_deepseek2</c>, <c>is_mla</c>).</summary>
     public bool Mla { get; private set; }
+    /// <summary>DeepSeek's latent attention decompressed by <c>attn_kv_b</c> before attention (<c>is_mla</c> false).</summary>
+    public bool DecompressedMla { get; private set; }
     /// <summary>Per-head RMS norm of Q and K before RoPE (<c>llm_build_qwen3moe</c>).</summary>
     public bool QkNorm { get; private set; }
     /// <summary>Q/K/V/output biases, K computed before V, output rows selected after the last layer (<c>llm_build_openai_moe_iswa</c>).</summary>
@@ -61,6 +63,7 @@ internal sealed class ArchitectureTraits
         {
             case ModelArchitectures.DeepSeek2:
                 traits.Mla = KvCacheEstimator.IsMla(model);
+                traits.DecompressedMla = !traits.Mla && model.KvLoraRank is > 0;
                 // llama_model::load_hparams (LLM_ARCH_DEEPSEEK2): a file without expert_gating_func is a V2/V2.5 file and
                 // gates by softmax; V3/R1 write 2 (sigmoid). build_moe_ffn is called with scale_w = true and
                 // norm_w = expert_weights_norm (default false).

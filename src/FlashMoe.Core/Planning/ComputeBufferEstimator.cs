@@ -160,6 +160,16 @@ public static class ComputeBufferEstimator
         shape.ScaleExpertWeights = traits.ScaleExpertWeights;
         shape.SlidingWindowPattern = traits.SlidingWindowPattern;
         shape.SlidingWindowKvCells = slidingWindowKvCells > 0 ? slidingWindowKvCells : kvCells;
+        if (traits.DecompressedMla)
+        {
+            // The unsplit form caches every head: key_length = no-RoPE + RoPE, value_length = V, as the KV cache reads them.
+            var rope = model.RopeDimensionCount ?? 0;
+            shape.Attention = GraphAllocationReplay.AttentionKind.DecompressedMla;
+            shape.KvLoraRank = model.KvLoraRank ?? 0;
+            shape.QLoraRank = model.QLoraRank ?? 0;
+            shape.RopeLength = rope;
+            shape.NopeLength = Math.Max(0, model.KeyLength - rope);
+        }
         if (traits.Mla)
         {
             // llm_build_deepseek2 with is_mla: the head sizes after decompression come from key_length_mla /

@@ -108,6 +108,8 @@ internal static class GraphAllocationReplay
         Standard,
         /// <summary>DeepSeek's multi-head latent attention with absorbed weights: one latent K cache, V a view of it.</summary>
         Mla,
+        /// <summary>DeepSeek's latent attention decompressed before attention (files with the unsplit attn_kv_b).</summary>
+        DecompressedMla,
     }
 
     /// <summary>The router's gating function (llama_expert_gating_func_type).</summary>

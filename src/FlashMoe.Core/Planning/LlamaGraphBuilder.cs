@@ -87,9 +87,12 @@ internal static class LlamaGraphBuilder
 
                 var norm = g.Op(true, new[] { E, T }, inpL);
                 var attnNorm = g.Op(true, new[] { E, T }, norm);
-                ReplayTensor attnOut = s.Attention == GraphAllocationReplay.AttentionKind.Mla
-                    ? MlaAttention(g, s, attnNorm, positions, cache, T)
-                    : Attention(g, s, attnNorm, positions, cache, T);
+                ReplayTensor attnOut = s.Attention switch
+                {
+                    GraphAllocationReplay.AttentionKind.Mla => MlaAttention(g, s, attnNorm, positions, cache, T),
+                    GraphAllocationReplay.AttentionKind.DecompressedMla => DecompressedMlaAttention(g, s, attnNorm, positions, cache, T),
+                    _ => Attention(g, s, attnNorm, positions, cache, T),
+                };
 
                 // The last layer keeps only the rows that produce outputs (inp_out_ids).
                 var residual = inpL;
@@ -213,6 +216,15 @@ internal static class LlamaGraphBuilder
             vView = Value();
             kRope = Rope(Project(k), Hkv);
         }
+        return CacheAndAttend(g, s, qRope, kRope, vView, cache, T, dv, H);
+    }
+
+    // The cache writes (cpy_k, cpy_v) and build_attn_mha: KQ, softmax in place and KQV (V stored transposed), or one
+    // FLASH_ATTN_EXT; then the output projection (plus gpt-oss's bias).
+    private static ReplayTensor CacheAndAttend(ReplayGraph g, GraphAllocationReplay.GraphShape s, ReplayTensor qRope, ReplayTensor kRope,
+        ReplayTensor vView, CacheInputs cache, long T, long dv, long H)
+    {
+        long E = s.Embedding, kv = cache.Cells;
         g.ExternalView(g.View(kRope), cache.KIdx); // set_rows(cache_k, k_cur, k_idxs)
         var v2d = g.View(vView);
         g.ExternalView(s.FlashAttention ? v2d : g.View(v2d), cache.VIdx); // set_rows(cache_v, …)
@@ -222,7 +234,7 @@ internal static class LlamaGraphBuilder
         {
             var fa = g.Op(false, new[] { dv, H, T }, g.View(g.View(qRope)), g.ExternalView(), g.ExternalView(), cache.Mask);
             kqvOut = g.View(fa); // reshape_2d
-            if (vRotation is not null) kqvOut = g.View(g.Op(false, new[] { dv * H * T }, vRotation, g.View(kqvOut)));
+            if (cache.VRotation is not null) kqvOut = g.View(g.Op(false, new[] { dv * H * T }, cache.VRotation, g.View(kqvOut)));
         }
         else
         {
@@ -235,6 +247,43 @@ internal static class LlamaGraphBuilder
         return s.AttentionBiases ? g.Op(true, new[] { E, T }, attnOut) : attnOut;
     }
 
+    // DeepSeek attention from files converted before MLA was split (llm_build_deepseek2 with is_mla false): the latent
+    // is decompressed by attn_kv_b before attention into per-head K (no-RoPE part + the shared RoPE'd k_pe, REPEATed
+    // to every head) and V (copied contiguous), then ordinary multi-head attention over a cache of every head. Q, then V,
+    // then K, as build_attn expands them.
+    private static ReplayTensor DecompressedMlaAttention(ReplayGraph g, GraphAllocationReplay.GraphShape s, ReplayTensor attnNorm,
+        ReplayTensor? positions, CacheInputs cache, long T)
+    {
+        long H = Math.Max(1, s.Heads), kr = s.KvLoraRank, rope = s.RopeLength, nope = s.NopeLength, dv = s.ValueLength, dk = nope + rope;
+
+        var qFull = LatentQuery(g, s, attnNorm, T);
+        var qPe = g.Op(true, new[] { rope, H, T }, g.View(qFull), positions);
+        var qCur = g.Op(false, new[] { dk, H, T }, g.View(qFull), qPe); // concat(q_nope, q_pe)
+
+        var kvCmprPe = g.Op(false, new[] { kr + rope, T }, attnNorm);
+        var kvCmpr = g.Op(true, new[] { kr, T }, g.View(kvCmprPe)); // rms_norm of the latent view
+        kvCmpr = g.Op(true, new[] { kr, T }, kvCmpr); // × attn_kv_a_norm
+        var kvFull = g.Op(false, new[] { (nope + dv) * H, T }, kvCmpr); // wkv_b × kv_cmpr
+        var vCur = g.Op(false, new[] { dv, H, T }, g.View(kvFull)); // cont of the V view
+        var kPe = g.Op(true, new[] { rope, 1, T }, g.View(kvCmprPe), positions);
+        var kPeRepeated = g.Op(false, new[] { rope, H, T }, kPe); // repeat to every head
+        var kCur = g.Op(false, new[] { dk, H, T }, g.View(kvFull), kPeRepeated); // concat(k_nope, k_pe)
+        return CacheAndAttend(g, s, qCur, kCur, g.View(vCur), cache, T, dv, H);
+    }
+
+    // q = wq_b(norm(wq_a(x))), or wq(x) without a query rank: (no-RoPE + RoPE part) × n_head rows.
+    private static ReplayTensor LatentQuery(ReplayGraph g, GraphAllocationReplay.GraphShape s, ReplayTensor attnNorm, long T)
+    {
+        ReplayTensor qIn = attnNorm;
+        if (s.QLoraRank > 0)
+        {
+            var qa = g.Op(false, new[] { s.QLoraRank, T }, attnNorm);
+            qa = g.Op(true, new[] { s.QLoraRank, T }, qa); // rms_norm in place
+            qIn = g.Op(true, new[] { s.QLoraRank, T }, qa); // × attn_q_a_norm
+        }
+        return g.Op(false, new[] { (s.NopeLength + s.RopeLength) * Math.Max(1, s.Heads), T }, qIn);
+    }
+
     // DeepSeek's multi-head latent attention with absorbed weights (llm_build_deepseek2, is_mla; build_attn with v_mla):
     // q = wq_b(norm(wq_a(x))) (or wq(x)) split into a no-RoPE and a RoPE part; the no-RoPE part is absorbed into the
     // latent space (wk_b), RoPE'd part concatenated: Q has kv_lora_rank + n_rot per head. The latent kv_cmpr (normed)
@@ -245,14 +294,7 @@ internal static class LlamaGraphBuilder
         long E = s.Embedding, H = Math.Max(1, s.Heads), kv = cache.Cells;
         long kr = s.KvLoraRank, rope = s.RopeLength, nope = s.NopeLength, vd = s.MlaValueLength;
 
-        ReplayTensor qIn = attnNorm;
-        if (s.QLoraRank > 0)
-        {
-            var qa = g.Op(false, new[] { s.QLoraRank, T }, attnNorm);
-            qa = g.Op(true, new[] { s.QLoraRank, T }, qa); // rms_norm in place
-            qIn = g.Op(true, new[] { s.QLoraRank, T }, qa); // × attn_q_a_norm
-        }
-        var qFull = g.Op(false, new[] { (nope + rope) * H, T }, qIn);
+        var qFull = LatentQuery(g, s, attnNorm, T);
         var qNopePerm = g.View(g.View(qFull));
         var qAbsorbed = g.Op(false, new[] { kr, T, H }, qNopePerm); // wk_b × q_nope
         var qAbsorbedPerm = g.View(qAbsorbed);
