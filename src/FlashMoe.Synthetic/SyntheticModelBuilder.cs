@@ -209,11 +209,11 @@ internal static class SyntheticModelBuilder
             if (s.LegacyMla)
             {
                 // Unsplit form: llama.cpp takes the per-head K/V widths from key/value_length and caches every head.
-                CommonKeys(s.FeedForwardLength, kvHeads: s.HeadCount, keyLength: nope + rope, valueLength: v, rope: rope);
+                CommonKeys(s.FeedForwardLength, s.EffectiveKvHeadCount, keyLength: nope + rope, valueLength: v, rope: rope);
             }
             else
             {
-                CommonKeys(s.FeedForwardLength, kvHeads: 1, keyLength: kvLora + rope, valueLength: kvLora, rope: rope);
+                CommonKeys(s.FeedForwardLength, s.EffectiveKvHeadCount, keyLength: kvLora + rope, valueLength: kvLora, rope: rope);
             }
             U32("leading_dense_block_count", s.EffectiveLeadingDenseLayers);
             if (qLora > 0) U32("attention.q_lora_rank", qLora);

@@ -153,6 +153,12 @@ public sealed record SyntheticModelSpec
         ? NopeHeadLength + RopeHeadLength
         : HeadLength ?? (HeadCount > 0 ? EmbeddingLength / HeadCount : 0);
 
+    /// <summary>
+    /// <c>attention.head_count_kv</c> as written: <see cref="KvHeadCount"/>, except deepseek2, whose split MLA caches
+    /// one latent "head" (1) and whose legacy form caches every head (<see cref="HeadCount"/>).
+    /// </summary>
+    public int EffectiveKvHeadCount => Architecture == SyntheticArchitecture.Deepseek2 ? (LegacyMla ? HeadCount : 1) : KvHeadCount;
+
     /// <summary>The leading dense blocks actually written (deepseek2 only).</summary>
     public int EffectiveLeadingDenseLayers => Architecture == SyntheticArchitecture.Deepseek2 ? Math.Max(0, Math.Min(LeadingDenseLayers, Layers)) : 0;
 

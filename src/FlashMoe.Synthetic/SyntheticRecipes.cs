@@ -9,7 +9,11 @@ public enum SyntheticRecipe
 {
     /// <summary>llama.cpp's Q4_K_M: Q4_K, with Q6_K for the output and for half of attn_v / ffn_down.</summary>
     Q4_K_M,
-    /// <summary>An Unsloth-style dynamic 1.58-bit mix: routed experts IQ1_S (early down projections IQ2_XXS), the rest Q4_K/Q6_K.</summary>
+    /// <summary>
+    /// An Unsloth-style dynamic 1.58-bit mix: routed experts IQ1_S (early down projections IQ2_XXS), shared experts Q6_K,
+    /// the rest Q4_K/Q6_K. Unsloth's DeepSeek-R1 files of January 2025 predate split MLA: pair it with
+    /// <see cref="SyntheticModelSpec.LegacyMla"/> to mirror them exactly.
+    /// </summary>
     UD_IQ1_S,
     /// <summary>GPT-OSS as released: routed experts MXFP4, the other weights Q8_0.</summary>
     MXFP4,
@@ -171,16 +175,18 @@ public static class SyntheticRecipes
         _ => GgmlType.Q4_K,
     };
 
-    // After Unsloth's dynamic 1.58-bit DeepSeek-R1, approximated: routed gate/up IQ1_S everywhere and down IQ2_XXS in
-    // the first three MoE blocks (IQ1_S after); attention, dense and shared FFN Q4_K with their value/down
-    // projections Q6_K; token_embd Q4_K, output Q6_K.
+    // After Unsloth's dynamic 1.58-bit DeepSeek-R1 (unsloth.ai/blog/deepseekr1-dynamic: routed experts IQ1_S with
+    // down_proj "2.06/1.56 bit", the 3 dense blocks and attention in 4/6 bit, shared experts 6 bit), approximated:
+    // routed gate/up IQ1_S everywhere and down IQ2_XXS in the first three MoE blocks (IQ1_S after); attention and the
+    // dense FFN Q4_K with their value/down projections Q6_K; shared experts Q6_K; token_embd Q4_K, output Q6_K.
+    // Which blocks keep the 2-bit down projections is not published, hence "approximated".
     private static GgmlType UdIq1S(SyntheticModelSpec spec, SyntheticTensorRole role, int layer) => role switch
     {
         SyntheticTensorRole.Output => GgmlType.Q6_K,
         SyntheticTensorRole.ExpertGate or SyntheticTensorRole.ExpertUp => GgmlType.IQ1_S,
         SyntheticTensorRole.ExpertDown => layer < spec.EffectiveLeadingDenseLayers + 3 ? GgmlType.IQ2_XXS : GgmlType.IQ1_S,
         SyntheticTensorRole.AttentionV or SyntheticTensorRole.AttentionVB or SyntheticTensorRole.AttentionKvB or SyntheticTensorRole.AttentionKvA
-            or SyntheticTensorRole.DenseDown or SyntheticTensorRole.SharedDown => GgmlType.Q6_K,
+            or SyntheticTensorRole.DenseDown or SyntheticTensorRole.SharedGate or SyntheticTensorRole.SharedUp or SyntheticTensorRole.SharedDown => GgmlType.Q6_K,
         _ => GgmlType.Q4_K,
     };
 }

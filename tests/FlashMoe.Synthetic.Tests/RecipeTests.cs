@@ -11,7 +11,7 @@ public sealed class RecipeTests
     private static GgmlType TypeOf(SyntheticModelLayout layout, string name) => layout.Tensors.Single(t => t.Name == name).Type;
 
     [Fact]
-    public void Ud_iq1_s_on_deepseek_r1_puts_routed_experts_in_iq1_s_and_keeps_attention_and_shared_experts_at_4_to_6_bits()
+    public void Ud_iq1_s_on_deepseek_r1_puts_routed_experts_in_iq1_s_and_keeps_attention_at_4_to_6_bits_and_shared_experts_at_6()
     {
         var layout = SyntheticModel.Plan(SyntheticPresets.DeepseekR1 with { Recipe = SyntheticRecipe.UD_IQ1_S });
 
@@ -23,7 +23,7 @@ public sealed class RecipeTests
         Assert.Equal(GgmlType.IQ2_XXS, TypeOf(layout, "blk.3.ffn_down_exps.weight"));
         Assert.Equal(GgmlType.IQ2_XXS, TypeOf(layout, "blk.5.ffn_down_exps.weight"));
         Assert.Equal(GgmlType.IQ1_S, TypeOf(layout, "blk.6.ffn_down_exps.weight"));
-        Assert.Equal(GgmlType.Q4_K, TypeOf(layout, "blk.10.ffn_gate_shexp.weight"));
+        Assert.Equal(GgmlType.Q6_K, TypeOf(layout, "blk.10.ffn_gate_shexp.weight"));
         Assert.Equal(GgmlType.Q6_K, TypeOf(layout, "blk.10.ffn_down_shexp.weight"));
         Assert.Equal(GgmlType.Q4_K, TypeOf(layout, "blk.0.ffn_gate.weight"));
         Assert.Equal(GgmlType.Q6_K, TypeOf(layout, "blk.0.ffn_down.weight"));
@@ -35,6 +35,10 @@ public sealed class RecipeTests
         Assert.Equal(GgmlType.F32, TypeOf(layout, "blk.7.ffn_gate_inp.weight"));
         Assert.Equal(GgmlType.F32, TypeOf(layout, "blk.7.exp_probs_b.bias"));
         Assert.Equal(GgmlType.F32, TypeOf(layout, "blk.7.attn_kv_a_norm.weight"));
+
+        // The same mix on the legacy unsplit MLA form of the January 2025 files.
+        var legacy = SyntheticModel.Plan(SyntheticPresets.DeepseekR1 with { Recipe = SyntheticRecipe.UD_IQ1_S, LegacyMla = true });
+        Assert.Equal(GgmlType.Q6_K, TypeOf(legacy, "blk.7.attn_kv_b.weight"));
     }
 
     [Fact]

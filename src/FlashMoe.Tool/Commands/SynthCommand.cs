@@ -72,7 +72,7 @@ internal static class SynthCommand
         o.WriteLine($"wrote {path}");
         o.WriteLine($"  preset     {request.PresetName}");
         o.WriteLine($"  arch       {SyntheticArchitectures.Name(s.Architecture)}" + ArchitectureDetail(s));
-        o.WriteLine($"  shape      {s.Layers} layers, embd {s.EmbeddingLength}, heads {s.HeadCount}/{(s.Architecture == SyntheticArchitecture.Deepseek2 ? 1 : s.KvHeadCount)} (head dim {s.HeadDimension}), "
+        o.WriteLine($"  shape      {s.Layers} layers, embd {s.EmbeddingLength}, heads {s.HeadCount}/{s.EffectiveKvHeadCount} (head dim {s.HeadDimension}), "
             + (s.IsMoe ? $"{s.ExpertCount} experts ({s.ExpertUsedCount} used) of ff {s.EffectiveExpertFeedForwardLength}" : $"dense ff {s.FeedForwardLength}")
             + $", vocab {layout.VocabSize}, ctx {s.ContextLength}");
         o.WriteLine("  types      " + TypeMix(layout) + $", norms F32 (general.file_type {layout.FileType})");
