@@ -180,7 +180,8 @@ public sealed partial class FlashMoeProfileGenerator
             w.Line("FlashAttention: " + Enum("AutoSwitch", l.FlashAttention) + ",");
             w.Line("KvCache: new " + ProfilesNs + "KvCacheSpec(K: " + Enum("KvCacheType", l.KvCache.K) + ", V: " + Enum("KvCacheType", l.KvCache.V) + "),");
             w.Line("Repack: " + Bool(l.Repack) + ",");
-            w.Line("KvOffload: " + Bool(l.KvOffload) + "),");
+            w.Line("KvOffload: " + Bool(l.KvOffload) + ",");
+            w.Line("SwaFull: " + Bool(l.SwaFull) + "),");
             w.Unindent();
         }
 

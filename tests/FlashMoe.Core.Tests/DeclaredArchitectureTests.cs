@@ -75,6 +75,24 @@ public class DeclaredArchitectureTests
     }
 
     [Fact]
+    public void Load_swa_full_false_reaches_the_plan_as_a_window_sized_cache()
+    {
+        const string Json = "{ \"profiles\": { \"p\": { \"hardware\": { \"ramGiB\": 64 }, \"model\": { \"sizeGiB\": 12, \"architecture\": \"gpt-oss\" }, " +
+            "\"load\": { \"contextSize\": 32768, \"ubatchSize\": 512, \"swaFull\": false } } } }";
+        var parsed = ProfileParser.Parse("/p/flashmoe.json", Json);
+        Assert.Empty(parsed.Diagnostics);
+        var profile = parsed.Profiles.Single().Profile;
+        Assert.False(profile.Load.SwaFull);
+
+        var windowed = ProfileResolver.Resolve(profile, DeclaredModel.FromSpec(profile.Model));
+        Assert.False(windowed.Options.SwaFull);
+        var full = ProfileResolver.Resolve(profile with { Load = profile.Load with { SwaFull = true } }, DeclaredModel.FromSpec(profile.Model));
+        Assert.True(full.Options.SwaFull);
+        // 12 sliding layers keep 768 cells instead of 32 768: 8 KV heads × 64 × (K + V) × 2 bytes per cell.
+        Assert.Equal(12L * (32768 - 768) * 8 * 64 * 2 * 2, full.Plan.KvCacheBytes - windowed.Plan.KvCacheBytes);
+    }
+
+    [Fact]
     public void Declared_facts_override_the_reference_model()
     {
         var model = DeclaredModel.FromSpec(new ModelSpec(null, 130, BlockCount: 94, ExpertUsedCount: 4, WeightType: GgmlType.Q8_0,

@@ -82,7 +82,7 @@ public class ProfileGeneratorSnapshotTests
                 "mmap": false, "mlock": true, "gpuLayers": 20, "expertsOnCpu": 12,
                 "tensorOverrides": [ { "pattern": "\\.ffn_(up|down)_exps\\.", "device": "CPU" }, { "pattern": "^output\\.", "device": "Vulkan0" } ],
                 "threads": 6, "batchThreads": "logical", "contextSize": 8192, "batchSize": 1024, "ubatchSize": 256,
-                "flashAttention": true, "kvCache": { "k": "q8_0", "v": "q4_0" }, "repack": false, "kvOffload": false
+                "flashAttention": true, "kvCache": { "k": "q8_0", "v": "q4_0" }, "repack": false, "kvOffload": false, "swaFull": false
               },
               "objective": "memory"
             },

@@ -232,6 +232,10 @@ public enum ModelArchitecture
 /// <param name="KvCache">KV cache types.</param>
 /// <param name="Repack">Allow CPU weight repacking (llama.cpp <c>use_extra_bufts</c>).</param>
 /// <param name="KvOffload">Keep the KV cache of offloaded layers on the GPU.</param>
+/// <param name="SwaFull">
+/// Full-size sliding-window cache (llama.cpp <c>swa_full</c>, on by default): false sizes the cache of sliding-window
+/// layers (gpt-oss) to the window plus a ubatch.
+/// </param>
 public sealed record LoadOptions(
     AutoSwitch Mmap,
     bool Mlock,
@@ -246,7 +250,8 @@ public sealed record LoadOptions(
     AutoSwitch FlashAttention,
     KvCacheSpec KvCache,
     bool Repack = LoadDefaults.Repack,
-    bool KvOffload = LoadDefaults.KvOffload)
+    bool KvOffload = LoadDefaults.KvOffload,
+    bool SwaFull = LoadDefaults.SwaFull)
 {
     /// <summary>Defaults for every option (what an empty <c>load</c> object means).</summary>
     public static LoadOptions Default { get; } = new(

@@ -34,7 +34,7 @@ public static class ProfileSchema
     public static IReadOnlyList<string> Load { get; } = new[]
     {
         "mmap", "mlock", "gpuLayers", "expertsOnCpu", "tensorOverrides", "threads", "batchThreads",
-        "contextSize", "batchSize", "ubatchSize", "flashAttention", "kvCache", "repack", "kvOffload",
+        "contextSize", "batchSize", "ubatchSize", "flashAttention", "kvCache", "repack", "kvOffload", "swaFull",
     };
 
     /// <summary>Members of each <c>load.tensorOverrides[i]</c>.</summary>
