@@ -10,12 +10,12 @@ namespace FlashMoe.Planning;
 /// each backend's buffer is the highest offset ggml-alloc reaches placing that graph's tensors) and the output buffer
 /// (<c>output_reserve(n_seq_max)</c>: logits of <c>n_vocab</c> f32 per sequence, resized on demand).
 /// <para>
-/// The standard-attention models are estimated by replaying ggml-alloc over the llama graph
-/// (<see cref="WholeGraphBytes"/>, <see cref="DeviceShareBytes"/>, <see cref="GraphAllocationReplay"/>): exact to
-/// llama.cpp's printed 0.01 MiB for CPU-only contexts across the accuracy matrix (docs/measurements.md), where the
-/// earlier per-phase shape was off by up to −41 %. The per-phase shape (<see cref="LayerPeakBytes"/>,
-/// <see cref="OutputLayerBytes"/>, <see cref="InputBytes"/>) remains for MLA attention, which the replay does not
-/// model, and for the single-token graphs of op offload; its constants are in <see cref="Constants"/>.
+/// Every model is estimated by replaying ggml-alloc over the graph its architecture builds — llama, deepseek2 (MLA and
+/// its unsplit form), qwen3moe, gpt-oss (<see cref="WholeGraphBytes"/>, <see cref="DeviceShareBytes"/>,
+/// <see cref="GraphAllocationReplay"/>): exact to llama.cpp's printed 0.01 MiB for CPU-only contexts across the accuracy
+/// matrix (docs/measurements.md), where the earlier per-phase shape was off by up to −41 %. The per-phase shape
+/// (<see cref="LayerPeakBytes"/>, <see cref="OutputLayerBytes"/>, <see cref="InputBytes"/>) is no longer used by the
+/// planner and stays as a rough, architecture-blind bound; its constants are in <see cref="Constants"/>.
 /// </para>
 /// </summary>
 public static class ComputeBufferEstimator
