@@ -2,8 +2,10 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
+using FlashMoe.Gguf;
 using FlashMoe.Planning;
 using FlashMoe.Profiles;
+using FlashMoe.Synthetic;
 using FlashMoe.Tests.Shared;
 using Xunit;
 
@@ -12,12 +14,19 @@ namespace FlashMoe.Core.Tests;
 /// <summary>
 /// README.md's quick start shows a seed profile (step 2) and the warning the build check prints for it (step 3);
 /// docs/diagnostics.md quotes the same warning. This reads both files as they are and checks the quoted warning —
-/// ID, location and message — against what Core computes for the quoted profile (the model file is absent at build
-/// time, so the declared facts stand in, as in the build check). Editing either side alone fails here.
+/// ID, location and message — against what Core computes for the quoted profile from the header of the seed's model:
+/// a sparse synthetic DeepSeek-R1 (deepseek2) of the seed file's size, ≈ 121 GiB with the UD-IQ1_S mix. Without the
+/// file the declared facts (architecture deepseek2) stand in and the same warning fires as well. Editing either side
+/// alone fails here.
 /// </summary>
-public class ReadmeSeedExampleTests
+public sealed class ReadmeSeedExampleTests : IDisposable
 {
     private static readonly string Readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "flashmoe-seed-" + Guid.NewGuid().ToString("N"));
+
+    public ReadmeSeedExampleTests() => Directory.CreateDirectory(_directory);
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     [Fact]
     public void The_readme_seed_profile_gives_the_quoted_warning()
@@ -28,7 +37,15 @@ public class ReadmeSeedExampleTests
         var document = ProfileParser.Parse("/app/flashmoe.json", profileText);
         Assert.Empty(document.Diagnostics);
         var parsed = Assert.Single(document.Profiles);
-        var resolved = ProfileResolver.Resolve(parsed.Profile, DeclaredModel.FromSpec(parsed.Profile.Model));
+
+        // The seed's model as the sample writes it: DeepSeek-R1's shape with the UD-IQ1_S mix, fitted to 121 GiB, sparse.
+        var spec = SyntheticModel.FitToSize(SyntheticPresets.DeepseekR1 with { Recipe = SyntheticRecipe.UD_IQ1_S }, 121L << 30) with { Sparse = true };
+        var path = Path.Combine(_directory, "DeepSeek-R1-UD-IQ1_S.gguf");
+        SyntheticModel.Write(spec, path);
+        var header = GgufReader.ReadSummary(path);
+        Assert.Equal(ModelArchitectures.DeepSeek2, header.Architecture);
+
+        var resolved = ProfileResolver.Resolve(parsed.Profile, header);
 
         var warnings = resolved.Advice.Where(a => a.Diagnostic.Severity >= FlashMoe.Diagnostics.FlashMoeSeverity.Warning).ToList();
         var advice = Assert.Single(warnings);
@@ -36,6 +53,10 @@ public class ReadmeSeedExampleTests
         Assert.Equal(quoted.Message, advice.Diagnostic.Message);
         var at = parsed.Locations.Find(advice.PropertyPath!);
         Assert.Equal(quoted.Location, (at.Line, at.Column, at.EndLine, at.EndColumn));
+
+        // The build check without the file: the declared facts, shaped like DeepSeek-R1, reach the same advice.
+        var declared = ProfileResolver.Resolve(parsed.Profile, DeclaredModel.FromSpec(parsed.Profile.Model));
+        Assert.Contains(declared.Advice, a => a.Id == quoted.Id);
     }
 
     [Fact]
