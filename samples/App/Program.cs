@@ -35,7 +35,7 @@ internal static class Program
         writer.WriteLine("""
             FlashMoe sample
               (no arguments)                      make a small synthetic MoE model, plan, load and generate
-              run --profile NAME [--model PATH]    plan, load and generate with a named profile (see run --help)
+              run [--profile NAME] [--model PATH]  plan, load and generate with a named (or the best-fitting) profile (see run --help)
               synth <out.gguf> [options]           write a synthetic llama-architecture GGUF (see synth --help)
               inspect <file.gguf> [--json]         print the model summary read from the GGUF header
             """);

@@ -20,7 +20,9 @@ internal sealed record RamSweepOptions
           --model-dir DIR       where synthetic models are written and reused (default /tmp/flashmoe-bench)
           --ratios LIST         RAM limits as multiples of the file size (default 1.5,1.15,1.05,1.02,1.0,0.95,0.9,0.85)
           --modes LIST          mmap,nommap (default both)
-          --tokens N            tokens to generate (default 32)
+          --tokens N            tokens to generate after the prompt (default 64)
+          --fill F              the prompt fills the context up to F × ctx minus the generated tokens, as a long
+                                chat does (default 1.0: the whole context; 0.5 = half)
           --repeats N           runs per cell; medians are reported (default 1)
           --threads N           generation and batch threads (default 2)
           --ctx N               context size (default 2048)
@@ -39,7 +41,8 @@ internal sealed record RamSweepOptions
     public string ModelDirectory { get; init; } = "/tmp/flashmoe-bench";
     public IReadOnlyList<double> Ratios { get; init; } = new[] { 1.5, 1.15, 1.05, 1.02, 1.0, 0.95, 0.9, 0.85 };
     public IReadOnlyList<SweepMode> Modes { get; init; } = new[] { SweepMode.Mmap, SweepMode.NoMmap };
-    public int Tokens { get; init; } = 32;
+    public int Tokens { get; init; } = 64;
+    public double Fill { get; init; } = 1.0;
     public int Repeats { get; init; } = 1;
     public int Threads { get; init; } = 2;
     public int ContextSize { get; init; } = 2048;
@@ -87,6 +90,10 @@ internal sealed record RamSweepOptions
                 case "--ratios": o = o with { Ratios = List(Value()).Select(PositiveDouble).ToArray() }; break;
                 case "--modes": o = o with { Modes = List(Value()).Select(ParseMode).Distinct().ToArray() }; break;
                 case "--tokens": o = o with { Tokens = Positive() }; break;
+                case "--fill":
+                    var fill = PositiveDouble(Value());
+                    o = o with { Fill = fill <= 1 ? fill : throw new UsageException($"ramsweep: --fill is a fraction of the context in (0, 1], got {fill.ToString(CultureInfo.InvariantCulture)}") };
+                    break;
                 case "--repeats": o = o with { Repeats = Positive() }; break;
                 case "--threads": o = o with { Threads = Positive() }; break;
                 case "--ctx": o = o with { ContextSize = Positive() }; break;

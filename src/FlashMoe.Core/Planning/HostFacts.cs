@@ -33,6 +33,11 @@ public sealed record HostFacts
     public double? MemoryBandwidthGBs { get; init; }
     /// <summary>GPUs (declared; the CPU-only runtime detects none).</summary>
     public EquatableArray<GpuSpec> Gpus { get; init; }
+    /// <summary>
+    /// GPU devices the loaded ggml backend offers, when probed (a count without sizes); null = not probed. Profile
+    /// selection rejects profiles that declare more GPUs than this (<see cref="ProfileSelector"/>).
+    /// </summary>
+    public int? GpuDeviceCount { get; init; }
     /// <summary>Linux transparent-huge-page mode (<c>always</c>, <c>madvise</c>, <c>never</c>), if known.</summary>
     public string? TransparentHugePages { get; init; }
     /// <summary>Operating system family: <c>linux</c>, <c>windows</c>, <c>macos</c>, or null.</summary>
