@@ -143,6 +143,12 @@ public static class ProcessMemory
     /// <summary>Current resident set size (<c>VmRSS</c>); null off Linux.</summary>
     public static long? ResidentBytes() => ReadStatusKiB("VmRSS:");
 
+    /// <summary>Current anonymous resident memory (<c>RssAnon</c>: heaps, llama.cpp's buffers without mmap); null off Linux.</summary>
+    public static long? AnonymousBytes() => ReadStatusKiB("RssAnon:");
+
+    /// <summary>Current file-backed resident memory (<c>RssFile</c>: code of the runtime and llama.cpp, a mapped model); null off Linux.</summary>
+    public static long? FileBackedBytes() => ReadStatusKiB("RssFile:");
+
     /// <summary>
     /// Resets the peak (<c>echo 5 &gt; /proc/self/clear_refs</c>, Linux ≥ 4.0), so that several measurements in one
     /// process each get their own peak. False when the kernel does not allow it.

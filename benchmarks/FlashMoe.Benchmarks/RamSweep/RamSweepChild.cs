@@ -97,12 +97,18 @@ internal static class RamSweepChild
             PlannedFootprintBytes = resolved.Plan.Host.FootprintBytes,
             PlannedOverheadBytes = resolved.Plan.Host.RuntimeOverheadBytes,
         };
+        Phase("end", clock);
         Console.WriteLine(ChildProtocol.Marker + "result " + JsonSerializer.Serialize(result));
         return 0;
     }
 
-    private static void Phase(string name, Stopwatch clock) =>
+    private static void Phase(string name, Stopwatch clock)
+    {
         Console.WriteLine(FormattableString.Invariant($"{ChildProtocol.Marker}phase {name} {clock.ElapsedMilliseconds}"));
+        // What is resident when each phase starts: how the runtime overhead splits (runtime, native code, context).
+        Console.WriteLine(FormattableString.Invariant(
+            $"{ChildProtocol.Marker}memory {name} anon {ProcessMemory.AnonymousBytes() ?? -1} file {ProcessMemory.FileBackedBytes() ?? -1} hwm {ProcessMemory.PeakResidentBytes() ?? -1}"));
+    }
 }
 
 /// <summary>An IProgress that reports on the caller's thread, in order (Progress&lt;T&gt; posts to the thread pool).</summary>

@@ -102,7 +102,7 @@ public sealed record HostMemoryPlan
     public long ComputeBytes { get; init; }
     /// <summary>Output (logits) buffer.</summary>
     public long OutputBytes { get; init; }
-    /// <summary>Runtime overhead (<see cref="EvidenceThresholds.RuntimeOverheadBytes"/>).</summary>
+    /// <summary>Runtime overhead (<see cref="EvidenceThresholds.RuntimeOverheadBytes(ModelSummary)"/>).</summary>
     public long RuntimeOverheadBytes { get; init; }
     /// <summary>
     /// What must stay resident to run at full speed in either mode: CPU weights + KV + compute + output +

@@ -126,7 +126,7 @@ public static class MemoryPlanner
             };
         }
 
-        var hostPlan = HostAccounting(options, devices[0], prepared.FileTensorBytes, usable, reserve, reserveIsDefault, host)
+        var hostPlan = HostAccounting(options, devices[0], prepared.FileTensorBytes, EvidenceThresholds.RuntimeOverheadBytes(model), usable, reserve, reserveIsDefault, host)
             with { MappedBytes = options.UseMmap ? MappedSpanBytes(prepared, placed) : 0 };
         var offloaded = layerDevices.Count(l => !l.IsCpu) + (outputDevice.IsCpu ? 0 : 1);
 
@@ -298,10 +298,9 @@ public static class MemoryPlanner
         return Math.Max(nonLayer, perLayer.Count == 0 ? 0 : perLayer.Values.Max());
     }
 
-    private static HostMemoryPlan HostAccounting(ResolvedLoadOptions options, DevicePlan cpu, long fileTensorBytes,
+    private static HostMemoryPlan HostAccounting(ResolvedLoadOptions options, DevicePlan cpu, long fileTensorBytes, long overhead,
         long usable, long reserve, bool reserveIsDefault, HostFacts host)
     {
-        var overhead = EvidenceThresholds.RuntimeOverheadBytes;
         var nonWeights = cpu.KvCacheBytes + cpu.ComputeBytes + cpu.OutputBytes + overhead;
         long anonymous, fileBacked, peak;
         if (options.UseMmap)
