@@ -141,18 +141,7 @@ public static class ProfileSelector
         if (MissingCpuFeature(profile.Hardware.Cpu, host) is { } feature) return new Evaluated(profile, null, feature, index);
 
         var resolved = ProfileResolver.Resolve(profile, model, host);
-        var errors = resolved.Advice.Where(a => a.Diagnostic.Severity == FlashMoeSeverity.Error).ToList();
-        if (errors.Count > 0)
-        {
-            return new Evaluated(profile, resolved, new ProfileRejection("select.load-fails",
-                "resolved on this host the plan raises " + string.Join(", ", errors.Select(a => a.Id)) + ": " + FirstSentence(errors[0].Diagnostic.Message)), index);
-        }
-        if (resolved.Advice.Any(a => a.Id == DiagnosticCatalog.HostShareExceedsRam.Id))
-        {
-            var h = resolved.Plan.Host;
-            return new Evaluated(profile, resolved, new ProfileRejection("select.does-not-fit", Invariant(
-                $"{Gib(h.FootprintBytes):F1} GiB must stay resident but {Gib(h.UsableBytes):F1} GiB is usable ({h.FootprintRatio:F2} ×): even with mmap it would thrash or be killed (FM1003)")), index);
-        }
+        if (CannotRun(resolved) is { } rejection) return new Evaluated(profile, resolved, rejection, index);
 
         var shortfall = HardwareShortfall(profile.Hardware, host);
         return new Evaluated(profile, resolved, null, index)
@@ -162,6 +151,30 @@ public static class ProfileSelector
             HardwareShortfall = shortfall,
             GpusUsed = resolved.Plan.Devices.Count(d => !d.Device.IsCpu && (d.WeightBytes > 0 || d.LayerCount > 0)),
         };
+    }
+
+    /// <summary>
+    /// Why the plan says <paramref name="resolved"/> cannot run on its host, or null when it can:
+    /// <c>select.load-fails</c> (an error-severity rule: FM1001 no-mmap killed, FM1004 GPU overcommitted, …) or
+    /// <c>select.does-not-fit</c> (FM1003: the host share exceeds usable RAM even with mmap). The tuner never runs a
+    /// configuration this rejects.
+    /// </summary>
+    public static ProfileRejection? CannotRun(ResolvedProfile resolved)
+    {
+        if (resolved is null) throw new ArgumentNullException(nameof(resolved));
+        var errors = resolved.Advice.Where(a => a.Diagnostic.Severity == FlashMoeSeverity.Error).ToList();
+        if (errors.Count > 0)
+        {
+            return new ProfileRejection("select.load-fails",
+                "resolved on this host the plan raises " + string.Join(", ", errors.Select(a => a.Id)) + ": " + FirstSentence(errors[0].Diagnostic.Message));
+        }
+        if (resolved.Advice.Any(a => a.Id == DiagnosticCatalog.HostShareExceedsRam.Id))
+        {
+            var h = resolved.Plan.Host;
+            return new ProfileRejection("select.does-not-fit", Invariant(
+                $"{Gib(h.FootprintBytes):F1} GiB must stay resident but {Gib(h.UsableBytes):F1} GiB is usable ({h.FootprintRatio:F2} ×): even with mmap it would thrash or be killed (FM1003)"));
+        }
+        return null;
     }
 
     /// <summary>The documented order of preference: negative when <paramref name="a"/> is preferred.</summary>
