@@ -240,6 +240,8 @@ public static class FlashMoeTuner
                 }
                 else
                 {
+                    // Weights loaded once for this load configuration: its load time describes every context on them.
+                    loadSeconds = loaded.LoadTime.TotalSeconds;
                     ProcessMemory.ResetPeak();
                 }
                 var runStarted = _clock.Elapsed;
@@ -256,7 +258,7 @@ public static class FlashMoeTuner
             }
             catch (Exception e) when (e is not OperationCanceledException && e is not OutOfMemoryException)
             {
-                var failed = new TuneMeasurement(candidate, 0, 0, 0, 0, null, e.GetType().Name + ": " + e.Message);
+                var failed = new TuneMeasurement(candidate, 0, 0, 0, 0, null, e.GetBaseException().GetType().Name + ": " + e.GetBaseException().Message);
                 _measurements.Add(failed);
                 _slowestRun = Max(_slowestRun, _clock.Elapsed - started);
                 return failed;

@@ -108,13 +108,25 @@ public sealed class ProfileSelectorTests
     }
 
     [Fact]
-    public void Profile_that_does_not_fit_even_with_mmap_is_rejected()
+    public void Repacked_profile_that_does_not_fit_even_with_mmap_is_rejected()
     {
         var auto = Named("Auto", 24);
-        var selection = new[] { auto }.SelectFor(Host(limitBytes: Model.FileSizeBytes / 2), Model);
+        var selection = new[] { auto }.SelectFor(Host(limitBytes: RepackedModel.FileSizeBytes / 2), RepackedModel);
 
         Assert.Null(selection.Selected);
         AssertRejected(selection, "Auto", "select.does-not-fit", "FM1003");
+    }
+
+    [Fact]
+    public void Without_repacked_weights_mmap_short_of_ram_is_a_warning_not_a_rejection()
+    {
+        // mmap below 1.0 × slows down but runs (measured down to 0.8 ×): the profile stays eligible, ranked by its warning.
+        var auto = Named("Auto", 24);
+        var selection = new[] { auto }.SelectFor(Host(limitBytes: Model.FileSizeBytes / 2), Model);
+
+        Assert.Same(auto, selection.Profile);
+        Assert.Contains(selection.Selected!.Advice, a => a.Id == "FM1003");
+        Assert.Contains("1 plan warning(s)", selection.Candidates[0].Reason);
     }
 
     [Fact]

@@ -53,7 +53,7 @@ public sealed record ProfileSelection
 /// <item><c>select.gpu-missing</c>: the profile declares more GPUs than the host is known to have.</item>
 /// <item><c>select.cpu-feature-missing</c>: the profile declares AVX2 or AVX-512 and the host is known to lack it.</item>
 /// <item><c>select.load-fails</c>: resolved on the host, the plan raises an error (FM1001 no-mmap killed, FM1004 GPU overcommitted, …).</item>
-/// <item><c>select.does-not-fit</c>: the host share does not fit usable RAM even with mmap (FM1003): it would thrash or be killed.</item>
+/// <item><c>select.does-not-fit</c>: with repacked weights, the host share does not fit usable RAM even with mmap (FM1003): it would livelock or be killed. (Without repacked weights FM1003 is a slowdown, a warning that ranks the profile lower.)</item>
 /// </list>
 /// <para>Order of preference among the profiles that can run (the first difference decides):</para>
 /// <list type="number">
@@ -156,7 +156,7 @@ public static class ProfileSelector
     /// <summary>
     /// Why the plan says <paramref name="resolved"/> cannot run on its host, or null when it can:
     /// <c>select.load-fails</c> (an error-severity rule: FM1001 no-mmap killed, FM1004 GPU overcommitted, …) or
-    /// <c>select.does-not-fit</c> (FM1003: the host share exceeds usable RAM even with mmap). The tuner never runs a
+    /// <c>select.does-not-fit</c> (FM1003 with repacked weights: livelock or OOM kill even with mmap). The tuner never runs a
     /// configuration this rejects.
     /// </summary>
     public static ProfileRejection? CannotRun(ResolvedProfile resolved)
@@ -168,11 +168,13 @@ public static class ProfileSelector
             return new ProfileRejection("select.load-fails",
                 "resolved on this host the plan raises " + string.Join(", ", errors.Select(a => a.Id)) + ": " + FirstSentence(errors[0].Diagnostic.Message));
         }
-        if (resolved.Advice.Any(a => a.Id == DiagnosticCatalog.HostShareExceedsRam.Id))
+        // FM1003 without repacked weights means a slowdown (mmap re-reads pages; measured running down to 0.8 ×): a
+        // warning that ranks the profile lower. With repacked weights it means livelock or an OOM kill.
+        var h = resolved.Plan.Host;
+        if (h.RepackedBytes > 0 && resolved.Advice.Any(a => a.Id == DiagnosticCatalog.HostShareExceedsRam.Id))
         {
-            var h = resolved.Plan.Host;
             return new ProfileRejection("select.does-not-fit", Invariant(
-                $"{Gib(h.FootprintBytes):F1} GiB must stay resident but {Gib(h.UsableBytes):F1} GiB is usable ({h.FootprintRatio:F2} ×): even with mmap it would thrash or be killed (FM1003)"));
+                $"{Gib(h.FootprintBytes):F1} GiB must stay resident but {Gib(h.UsableBytes):F1} GiB is usable ({h.FootprintRatio:F2} ×) and {Gib(h.RepackedBytes):F1} GiB is repacked: even with mmap it would livelock or be killed (FM1003)"));
         }
         return null;
     }
