@@ -31,6 +31,15 @@ public static class EvidenceThresholds
     public const long RuntimeOverheadBytesPerVocabToken = 256;
 
     /// <summary>
+    /// Of the runtime overhead, the file-backed code pages (the .NET runtime's and llama.cpp's libraries: 37–40 MiB of
+    /// RssFile measured at full context). Like every file page they are reclaimable, and in a container they are charged
+    /// to whoever read them first, so a no-mmap load needs the rest of the footprint as anonymous memory: measured at
+    /// full context, no-mmap ran with a limit 26 MiB below its peak RSS and was OOM-killed 47 MiB below it
+    /// (docs/measurements.md#runtime-overhead-calibrated-at-full-context). 32 MiB keeps a margin to the kill.
+    /// </summary>
+    public const long RuntimeCodeBytes = 32 * Units.MiB;
+
+    /// <summary>
     /// The runtime overhead the plan adds for <paramref name="model"/>: <see cref="RuntimeOverheadBaseBytes"/> +
     /// <see cref="RuntimeOverheadBytesPerVocabToken"/> × vocabulary size. With it the plan's host footprint matched the
     /// no-mmap peak RSS at full context within ±3 % or 64 MiB (evidence.md's "≈ 80–100 MiB above the file" counted
