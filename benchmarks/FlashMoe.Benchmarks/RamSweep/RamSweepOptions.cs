@@ -32,7 +32,8 @@ internal sealed record RamSweepOptions
           --cgroup-parent DIR   where the per-run memory cgroups are made (default: this process's own cgroup v1
                                 memory group, so any limit on the caller still applies)
           --plan-only           run nothing: only what FlashMoe's plan predicts for each limit (no root needed)
-          --out FILE            also write the markdown report to FILE (and the raw runs to FILE.json)
+          --out FILE            also write the markdown report to FILE (with the decision truth per objective), the raw
+                                runs to FILE.json and per model an SVG chart (tok/s vs ratio per mode, auto's pick circled)
         """;
 
     public string? ModelPath { get; init; }

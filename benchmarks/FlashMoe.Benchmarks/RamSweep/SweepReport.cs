@@ -32,6 +32,9 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
     private string _loadAfter = "?";
     private TimeSpan _elapsed;
 
+    /// <summary>The models swept so far.</summary>
+    public IReadOnlyList<SweepSection> Sections => _sections;
+
     public SweepSection AddModel(string label, string path, ModelSummary model)
     {
         var section = new SweepSection(label, path, model);
@@ -158,6 +161,7 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
             : "Where the child's in-group resolution differed from the prediction: " + string.Join("; ", mismatches) + ".");
         var hostAdvice = section.Cells.SelectMany(c => c.Prediction.AdviceByMode.Values.SelectMany(a => a)).Where(id => !id.StartsWith("FM1", StringComparison.Ordinal)).Distinct().OrderBy(id => id, StringComparer.Ordinal).ToList();
         if (hostAdvice.Count > 0) sb.AppendLine("Host advice also raised (not in the table): " + string.Join(" ", hostAdvice) + (hostAdvice.Contains("FM2002") ? " (FM2002: a container limit decides the plan)." : "."));
+        DecisionTruth.Render(sb, section);
         var leftovers = section.Cells.SelectMany(c => c.Runs).Count(r => r.Kind != RunKind.Skipped && !r.GroupRemoved);
         if (leftovers > 0) sb.AppendLine(Invariant($"{leftovers} memory group(s) could not be removed."));
     }
