@@ -27,12 +27,13 @@ public static class ResolvedLoadOptionsExtensions
     /// TensorBufferOverrides, Threads, BatchThreads, ContextSize, BatchSize, UBatchSize, TypeK, TypeV,
     /// FlashAttention, NoKqvOffload, MainGpu, SplitMode and TensorSplits.
     /// </summary>
-    /// <exception cref="ArgumentException">A count is out of range (threads &lt; 1, negative sizes, …).</exception>
+    /// <exception cref="ArgumentException">The options break a rule of <see cref="ResolvedLoadOptions.Validate"/> (threads &lt; 1, negative sizes, …).</exception>
     public static ModelParams ToModelParams(this ResolvedLoadOptions options, string modelPath)
     {
         if (options is null) throw new ArgumentNullException(nameof(options));
         if (string.IsNullOrWhiteSpace(modelPath)) throw new ArgumentException("A model path is required.", nameof(modelPath));
-        Validate(options);
+        // The rules live in Core; the first broken one is the error.
+        if (options.Validate() is { Count: > 0 } problems) throw new ArgumentException(problems[0], nameof(options));
 
         // Constructing ModelParams loads llama.cpp (TensorSplitsCollection asks it for llama_max_devices), so the
         // log callback goes in first.
@@ -110,30 +111,4 @@ public static class ResolvedLoadOptionsExtensions
     /// </summary>
     private static GPUSplitMode ToSplitMode(ResolvedLoadOptions options) =>
         options.MainGpu > 0 && options.TensorSplits.Count == 0 ? GPUSplitMode.None : GPUSplitMode.Layer;
-
-    private static void Validate(ResolvedLoadOptions options)
-    {
-        static void Require(bool condition, string name, object value, string rule)
-        {
-            if (!condition)
-            {
-                throw new ArgumentException(string.Format(CultureInfo.InvariantCulture,
-                    "ResolvedLoadOptions.{0} = {1} is invalid: {2}.", name, value, rule), "options");
-            }
-        }
-
-        Require(options.GpuLayerCount >= 0, nameof(options.GpuLayerCount), options.GpuLayerCount, "must be 0 or more");
-        Require(options.Threads >= 1, nameof(options.Threads), options.Threads, "must be at least 1");
-        Require(options.BatchThreads >= 1, nameof(options.BatchThreads), options.BatchThreads, "must be at least 1");
-        Require(options.ContextSize >= 0, nameof(options.ContextSize), options.ContextSize, "must be 0 (the model's) or more");
-        Require(options.BatchSize >= 1, nameof(options.BatchSize), options.BatchSize, "must be at least 1");
-        Require(options.UBatchSize >= 1, nameof(options.UBatchSize), options.UBatchSize, "must be at least 1");
-        Require(options.MainGpu >= 0, nameof(options.MainGpu), options.MainGpu, "must be 0 or more");
-        Require(options.TensorSplits.All(s => s >= 0 && !float.IsNaN(s) && !float.IsInfinity(s)),
-            nameof(options.TensorSplits), string.Join(",", options.TensorSplits), "ratios must be finite and non-negative");
-        foreach (var o in options.TensorOverrides)
-        {
-            Require(!string.IsNullOrEmpty(o.Pattern) && !string.IsNullOrEmpty(o.Device), nameof(options.TensorOverrides), o, "pattern and device are required");
-        }
-    }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Globalization;
+using FlashMoe.Planning;
 
 namespace FlashMoe.Synthetic;
 
@@ -9,7 +10,7 @@ public static class ByteSize
     private static readonly (string Suffix, long Factor)[] Suffixes =
     {
         // Longest first, so "GiB" is not read as "B".
-        ("TiB", 1L << 40), ("GiB", 1L << 30), ("MiB", 1L << 20), ("KiB", 1L << 10),
+        ("TiB", 1L << 40), ("GiB", Units.GiB), ("MiB", Units.MiB), ("KiB", 1L << 10),
         ("TB", 1_000_000_000_000L), ("GB", 1_000_000_000L), ("MB", 1_000_000L), ("KB", 1_000L), ("kB", 1_000L),
         ("B", 1L),
     };
@@ -52,8 +53,8 @@ public static class ByteSize
     /// <summary>A readable size, e.g. <c>130.00 GiB</c>, <c>3.21 MiB</c>, <c>512 B</c>.</summary>
     public static string Format(long bytes)
     {
-        if (bytes >= 1L << 30) return (bytes / (double)(1L << 30)).ToString("0.00", CultureInfo.InvariantCulture) + " GiB";
-        if (bytes >= 1L << 20) return (bytes / (double)(1L << 20)).ToString("0.00", CultureInfo.InvariantCulture) + " MiB";
+        if (bytes >= Units.GiB) return Units.FormatGiB(bytes, "0.00");
+        if (bytes >= Units.MiB) return Units.FormatMiB(bytes, "0.00");
         if (bytes >= 1L << 10) return (bytes / (double)(1L << 10)).ToString("0.00", CultureInfo.InvariantCulture) + " KiB";
         return bytes.ToString(CultureInfo.InvariantCulture) + " B";
     }

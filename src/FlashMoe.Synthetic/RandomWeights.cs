@@ -20,12 +20,12 @@ internal enum WeightFill
 /// </summary>
 internal sealed class RandomWeights
 {
-    /// <summary>Types whose random blocks are known to be valid for llama.cpp (evidence.md, "Writing a GGUF …").</summary>
+    /// <summary>Types whose random blocks are known to be valid for llama.cpp (docs/evidence.md#writing-a-gguf-that-llamacpp-accepts).</summary>
     public static bool IsSupported(GgmlType type) => type is GgmlType.F32 or GgmlType.F16 or GgmlType.Q8_0 or GgmlType.Q4_0;
 
     // Target weight spread; the quantised scales are chosen so that scale × std(quant) ≈ this.
     private const double WeightStd = 0.05;
-    // std of a uniform int8 in [-128, 127] and of a uniform Q4_0 nibble in [-8, 7] (evidence.md: "std/74", "std/4.6").
+    // std of a uniform int8 in [-128, 127] and of a uniform Q4_0 nibble in [-8, 7] (docs/evidence.md#writing-a-gguf-that-llamacpp-accepts: "std/74", "std/4.6").
     private const double Q8Std = 73.9;
     private const double Q4Std = 4.61;
     private const int ChunkTarget = 1 << 20;

@@ -217,7 +217,7 @@ public static class SyntheticModel
         var w = spec.WeightType;
         var x = spec.EffectiveExpertWeightType;
 
-        // Shapes: ne0 (row length) first, as llama.cpp's llama architecture creates them (evidence.md).
+        // Shapes: ne0 (row length) first, as llama.cpp's llama architecture creates them (docs/evidence.md#writing-a-gguf-that-llamacpp-accepts).
         var tensors = new List<TensorPlan> { new("token_embd.weight", w, new[] { embd, nVocab }, WeightFill.Weight) };
         for (var i = 0; i < spec.Layers; i++)
         {
@@ -255,7 +255,7 @@ public static class SyntheticModel
         Add("general.file_type", GgufMetadataValue.UInt32((uint)fileType));
         if (fileType != 0 && fileType != 1) Add("general.quantization_version", GgufMetadataValue.UInt32(2));
         if (spec.Alignment is { } alignment) Add(GgufWriter.AlignmentKey, GgufMetadataValue.UInt32((uint)alignment));
-        // llama.cpp reads its integer hyper-parameters as u32 (a u64 fails to load: evidence.md).
+        // llama.cpp reads its integer hyper-parameters as u32 (a u64 fails to load: docs/evidence.md#writing-a-gguf-that-llamacpp-accepts).
         Add("llama.context_length", GgufMetadataValue.UInt32((uint)spec.ContextLength));
         Add("llama.embedding_length", GgufMetadataValue.UInt32((uint)embd));
         Add("llama.block_count", GgufMetadataValue.UInt32((uint)spec.Layers));

@@ -9,7 +9,7 @@ using static FlashMoe.Core.Tests.PlanningTestModels;
 
 namespace FlashMoe.Core.Tests;
 
-/// <summary>One scenario per advice ID plus its clean twin, including the measured boundaries of evidence.md.</summary>
+/// <summary>One scenario per advice ID plus its clean twin, including the measured boundaries of docs/evidence.md.</summary>
 public class AdviceRulesTests
 {
     // ≈ 36 GB of Q8_0 (like the 40 GB model measured at scale): KV + compute + overhead ≈ 0.6 GB < 2 % of the file.
@@ -109,7 +109,7 @@ public class AdviceRulesTests
         Assert.DoesNotContain("Q8_0 (", advice.Diagnostic.Message);
     }
 
-    // The 40 GB model ran at full speed only at ≥ 1.0 × and ≈ 7 × slower at 0.95 × (E:87–E:88): FM1003 ("even with mmap the
+    // The 40 GB model ran at full speed only at ≥ 1.0 × and ≈ 7 × slower at 0.95 × (docs/evidence.md#ram-limit-sweep-at-scale): FM1003 ("even with mmap the
     // host share exceeds usable RAM") fires for every ratio below 1.0.
     [Theory]
     [InlineData(1.0, false)]
@@ -148,9 +148,9 @@ public class AdviceRulesTests
         static double Times(double ratio) => 1 / (1 - AdviceRules.LargeModelSlowdownFraction(ratio));
         Assert.Equal(1, Times(1.2), 6);
         Assert.Equal(1, Times(1.0), 6);
-        Assert.Equal(38.5 / 5.6, Times(0.95), 6);  // ≈ 7 × (E:88)
+        Assert.Equal(38.5 / 5.6, Times(0.95), 6);  // ≈ 7 × (docs/evidence.md#ram-limit-sweep-at-scale)
         Assert.Equal(38.5 / 3.9, Times(0.80), 6);
-        Assert.Equal(38.5 / 2.9, Times(0.75), 6);  // ≈ 13 × (E:89)
+        Assert.Equal(38.5 / 2.9, Times(0.75), 6);  // ≈ 13 × (docs/evidence.md#ram-limit-sweep-at-scale)
         Assert.Equal(38.5 / 2.9, Times(0.50), 6);  // below the last point: at least that slow
     }
 

@@ -10,7 +10,7 @@ using static FlashMoe.Core.Tests.PlanningTestModels;
 namespace FlashMoe.Core.Tests;
 
 /// <summary>
-/// THE SEED CASE (evidence.md "The seed case"): 128 GiB RAM, one 16 GiB Arc A770 (Vulkan), a ≈ 130 GB DeepSeek-R1
+/// THE SEED CASE (docs/evidence.md#the-seed-case): 128 GiB RAM, one 16 GiB Arc A770 (Vulkan), a ≈ 130 GB DeepSeek-R1
 /// IQ1_S-class MoE with experts on CPU and every other layer on the GPU. llama.cpp's default mmap ran at 1.5 tok/s,
 /// --no-mmap at 2.4 tok/s; no-mmap only fits because the GPU took its share.
 /// </summary>

@@ -98,7 +98,7 @@ public sealed class LlamaSharpLoadTests : IDisposable
     [Fact]
     public void Sparse_model_with_a_realistic_vocab_loads_and_generates()
     {
-        // Holes read as zeros; llama.cpp still loads and runs (evidence.md), and the 129 280-token vocab is parsed for real.
+        // Holes read as zeros; llama.cpp still loads and runs (docs/evidence.md#mmap-and-no-mmap-with-ram-to-spare), and the 129 280-token vocab is parsed for real.
         var spec = SyntheticPresets.TinyMoe with { Sparse = true, VocabSize = 129280 };
         var run = LoadAndGenerate(spec, "sparse", tokens: 2);
 

@@ -9,7 +9,7 @@ namespace FlashMoe.Core.Tests;
 
 /// <summary>
 /// Hand-built model summaries (as the GGUF reader would fill them) and profiles for the planner tests. Tensor
-/// shapes follow evidence.md's "Shapes are listed ne0 first" list, so bytes come from the block table.
+/// shapes follow docs/evidence.md#writing-a-gguf-that-llamacpp-accepts (ne0 first), so bytes come from the block table.
 /// </summary>
 internal static class PlanningTestModels
 {
@@ -109,7 +109,7 @@ internal static class PlanningTestModels
         return b.Build();
     }
 
-    /// <summary>A llama-shaped MoE (like evidence.md's synthetic ones): experts of <paramref name="expertType"/>, the rest <paramref name="restType"/>.</summary>
+    /// <summary>A llama-shaped MoE (like the synthetic ones of docs/evidence.md): experts of <paramref name="expertType"/>, the rest <paramref name="restType"/>.</summary>
     public static ModelSummary Moe(int layers, int experts, int used, GgmlType expertType, GgmlType restType,
         long embd = 256, long expertFf = 512, long vocab = 1024, int heads = 4, int kvHeads = 4)
     {
@@ -210,7 +210,7 @@ internal static class PlanningTestModels
     }
 
     /// <summary>
-    /// A host like evidence.md's cgroup sweep: a memory limit of <paramref name="ratio"/> × <paramref name="bytes"/>
+    /// A host like the cgroup sweep of docs/evidence.md#ram-limit-sweep-small-models: a memory limit of <paramref name="ratio"/> × <paramref name="bytes"/>
     /// (the container limit is what usable RAM is bound by), 64 GiB installed, no reserve below the limit.
     /// </summary>
     public static HostFacts SweepHost(FlashMoeProfile profile, long bytes, double ratio) =>

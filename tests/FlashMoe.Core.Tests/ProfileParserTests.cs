@@ -10,8 +10,8 @@ namespace FlashMoe.Core.Tests;
 
 public class ProfileParserTests
 {
-    /// <summary>The format as the issue shows it (comments, trailing commas).</summary>
-    internal const string IssueExample = """
+    /// <summary>The format as the README shows it (comments, trailing commas).</summary>
+    internal const string ReadmeExample = """
         {
           "$schema": "./flashmoe.schema.json",
           "profiles": {
@@ -72,7 +72,7 @@ public class ProfileParserTests
     [Fact]
     public void The_issue_example_parses_into_the_expected_profile()
     {
-        var document = Parse(IssueExample);
+        var document = Parse(ReadmeExample);
         Assert.Empty(document.Diagnostics);
         var parsed = Assert.Single(document.Profiles);
         var expected = new FlashMoeProfile(
@@ -143,16 +143,16 @@ public class ProfileParserTests
     [Fact]
     public void Locations_are_recorded_for_every_written_property_path()
     {
-        var document = Parse(IssueExample);
+        var document = Parse(ReadmeExample);
         var locations = Assert.Single(document.Profiles).Locations;
-        var lines = IssueExample.Split('\n');
+        var lines = ReadmeExample.Split('\n');
 
         void AssertAt(string path, string token, int occurrence = 0)
         {
             var location = locations.Find(path);
             Assert.True(locations.IsWritten(path), path + " should be recorded");
             Assert.Equal("/p/flashmoe.json", location.Path);
-            Assert.Equal(token, IssueExample.Substring(location.Offset, location.Length));
+            Assert.Equal(token, ReadmeExample.Substring(location.Offset, location.Length));
             var line = lines[location.Line - 1];
             var index = -1;
             for (var i = 0; i <= occurrence; i++) index = line.IndexOf(token, index + 1, StringComparison.Ordinal);
@@ -169,7 +169,7 @@ public class ProfileParserTests
         AssertAt("hardware.cpu.logicalCores", "12");
         Assert.Equal(4, locations.Profile.Line);
         Assert.Equal(5, locations.Profile.Column);
-        Assert.Equal("\"ArcWorkstation\"", IssueExample.Substring(locations.Profile.Offset, locations.Profile.Length));
+        Assert.Equal("\"ArcWorkstation\"", ReadmeExample.Substring(locations.Profile.Offset, locations.Profile.Length));
 
         // Not written: the nearest written parent.
         Assert.False(locations.IsWritten("load.kvOffload"));
@@ -535,9 +535,9 @@ public class ProfileParserTests
     public void Parsing_the_same_text_twice_gives_equal_documents()
     {
         // The generator caches on this equality.
-        Assert.Equal(Parse(IssueExample), Parse(IssueExample));
-        Assert.Equal(Parse(IssueExample).GetHashCode(), Parse(IssueExample).GetHashCode());
-        Assert.NotEqual(Parse(IssueExample), Parse(IssueExample.Replace("\"ramGiB\": 128", "\"ramGiB\": 96")));
+        Assert.Equal(Parse(ReadmeExample), Parse(ReadmeExample));
+        Assert.Equal(Parse(ReadmeExample).GetHashCode(), Parse(ReadmeExample).GetHashCode());
+        Assert.NotEqual(Parse(ReadmeExample), Parse(ReadmeExample.Replace("\"ramGiB\": 128", "\"ramGiB\": 96")));
     }
 
     [Fact]

@@ -86,7 +86,7 @@ public sealed class PlanAccuracyModels : IDisposable
 /// <summary>
 /// The memory plan against llama.cpp's own buffer lines, CPU only, for a matrix of synthetic models (dense and MoE;
 /// F16, Q8_0, Q4_0 — Q4_0 is repacked on AVX2/AVX-512, Q8_0/F16 are not, and LLamaSharp 0.30 cannot switch repacking
-/// off), context sizes, ubatch sizes, flash attention and mmap on/off. Every buffer must meet the tolerance
+/// off), context sizes, ubatch sizes, flash attention and mmap on/off. Every buffer must meet the plan's accuracy contract
 /// (±3 % or 64 MiB) and a strict one that a wrong estimator fails even on tiny models: weights, KV, output and the
 /// mapped range exact (modulo llama.cpp's two-decimal MiB print and per-tensor alignment padding), the compute buffer
 /// exact to the print as well (the planner replays ggml-alloc, see ComputeBufferEstimator.WholeGraphBytes).

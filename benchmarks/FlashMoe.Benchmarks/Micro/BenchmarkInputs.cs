@@ -8,7 +8,7 @@ namespace FlashMoe.Benchmarks.Micro;
 /// <summary>Inputs shared by the micro-benchmarks, made once per benchmark process.</summary>
 internal static class BenchmarkInputs
 {
-    /// <summary>The size of the seed case's model (DeepSeek-R1 IQ1_S class, evidence.md "The seed case").</summary>
+    /// <summary>The size of the seed case's model (DeepSeek-R1 IQ1_S class, docs/evidence.md#the-seed-case).</summary>
     public const long SeedModelBytes = 130L << 30;
 
     /// <summary>

@@ -12,8 +12,8 @@ using FlashMoe.Synthetic;
 namespace FlashMoe.Benchmarks.RamSweep;
 
 /// <summary>
-/// The <c>ramsweep</c> verb: the project's own version of evidence.md's cgroup sweep ("Model ≈ RAM: RAM-limit
-/// sweep"). For every model, mode, ratio (high to low) and repeat it evicts the model from the page cache, makes a
+/// The <c>ramsweep</c> verb: the project's own version of the cgroup sweep in
+/// docs/evidence.md#ram-limit-sweep-small-models. For every model, mode, ratio (high to low) and repeat it evicts the model from the page cache, makes a
 /// memory group limited to ratio × the file size, runs <see cref="RamSweepChild"/> in it, records what happened and
 /// removes the group; next to each cell it puts what FlashMoe's plan predicts for that limit.
 /// </summary>

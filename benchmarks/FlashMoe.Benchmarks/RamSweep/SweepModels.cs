@@ -6,7 +6,7 @@ using FlashMoe.Synthetic;
 namespace FlashMoe.Benchmarks.RamSweep;
 
 /// <summary>
-/// The sweep's synthetic MoE models, shaped like evidence.md's (2048 embd, 8 experts / 2 used, expert width 5632,
+/// The sweep's synthetic MoE models, shaped like those of docs/evidence.md#ram-limit-sweep-small-models (2048 embd, 8 experts / 2 used, expert width 5632,
 /// 32 000-token vocab), sized by layer count, with random weights (not sparse: holes would read as zero pages and
 /// cost no disk I/O, hiding exactly what the sweep measures). Written once and reused while the file matches.
 /// </summary>

@@ -12,14 +12,14 @@ namespace FlashMoe.Json;
 /// <param name="Column">1-based column (UTF-16 code units, a tab counts as one) of the first character.</param>
 /// <param name="EndLine">1-based line of the position just after the token.</param>
 /// <param name="EndColumn">1-based column of the position just after the token.</param>
-public readonly record struct JsonTextSpan(int Offset, int Length, int Line, int Column, int EndLine, int EndColumn)
+internal readonly record struct JsonTextSpan(int Offset, int Length, int Line, int Column, int EndLine, int EndColumn)
 {
     /// <summary>The same span as a <see cref="SourceLocation"/> in <paramref name="path"/>.</summary>
     public SourceLocation ToLocation(string path) => new(path, Line, Column, EndLine, EndColumn, Offset, Length);
 }
 
 /// <summary>The kind of a <see cref="JsonNode"/>.</summary>
-public enum JsonNodeKind
+internal enum JsonNodeKind
 {
     /// <summary><c>{ ... }</c>.</summary>
     Object,
@@ -36,7 +36,7 @@ public enum JsonNodeKind
 }
 
 /// <summary>A JSON value together with the span of text it was read from.</summary>
-public abstract class JsonNode
+internal abstract class JsonNode
 {
     private protected JsonNode(JsonTextSpan span) => Span = span;
 
@@ -51,7 +51,7 @@ public abstract class JsonNode
 }
 
 /// <summary>One <c>"name": value</c> member of an object.</summary>
-public sealed class JsonProperty
+internal sealed class JsonProperty
 {
     internal JsonProperty(string name, JsonTextSpan nameSpan, JsonNode value)
     {
@@ -71,7 +71,7 @@ public sealed class JsonProperty
 }
 
 /// <summary>A JSON object. Members keep their document order; duplicate names are kept (callers decide what a duplicate means).</summary>
-public sealed class JsonObject : JsonNode
+internal sealed class JsonObject : JsonNode
 {
     internal JsonObject(JsonTextSpan span, IReadOnlyList<JsonProperty> properties) : base(span) => Properties = properties;
 
@@ -86,7 +86,7 @@ public sealed class JsonObject : JsonNode
 }
 
 /// <summary>A JSON array.</summary>
-public sealed class JsonArray : JsonNode
+internal sealed class JsonArray : JsonNode
 {
     internal JsonArray(JsonTextSpan span, IReadOnlyList<JsonNode> items) : base(span) => Items = items;
 
@@ -101,7 +101,7 @@ public sealed class JsonArray : JsonNode
 }
 
 /// <summary>A JSON string (escapes resolved).</summary>
-public sealed class JsonString : JsonNode
+internal sealed class JsonString : JsonNode
 {
     internal JsonString(JsonTextSpan span, string value) : base(span) => Value = value;
 
@@ -116,7 +116,7 @@ public sealed class JsonString : JsonNode
 }
 
 /// <summary>A JSON number. The raw text is kept; <see cref="Value"/> is infinite when the number is outside the range of <see cref="double"/>.</summary>
-public sealed class JsonNumber : JsonNode
+internal sealed class JsonNumber : JsonNode
 {
     internal JsonNumber(JsonTextSpan span, string rawText, double value) : base(span)
     {
@@ -150,7 +150,7 @@ public sealed class JsonNumber : JsonNode
 }
 
 /// <summary><c>true</c> or <c>false</c>.</summary>
-public sealed class JsonBoolean : JsonNode
+internal sealed class JsonBoolean : JsonNode
 {
     internal JsonBoolean(JsonTextSpan span, bool value) : base(span) => Value = value;
 
@@ -165,7 +165,7 @@ public sealed class JsonBoolean : JsonNode
 }
 
 /// <summary><c>null</c>.</summary>
-public sealed class JsonNull : JsonNode
+internal sealed class JsonNull : JsonNode
 {
     internal JsonNull(JsonTextSpan span) : base(span) { }
 

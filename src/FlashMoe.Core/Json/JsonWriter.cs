@@ -12,7 +12,7 @@ namespace FlashMoe.Json;
 /// MSBuild and the compiler), where System.Text.Json is not part of the platform.
 /// Misuse (a value where a property name is due, unbalanced ends) throws <see cref="InvalidOperationException"/>.
 /// </summary>
-public sealed class JsonWriter
+internal sealed class JsonWriter
 {
     private enum Container { Object, Array }
 

@@ -8,10 +8,10 @@ namespace FlashMoe.Json;
 /// <summary>The first syntax error of a document: what is wrong and where.</summary>
 /// <param name="Message">What was expected and what was found.</param>
 /// <param name="Span">The offending token (zero length at the end of the text).</param>
-public readonly record struct JsonParseError(string Message, JsonTextSpan Span);
+internal readonly record struct JsonParseError(string Message, JsonTextSpan Span);
 
 /// <summary>The outcome of <see cref="PositionedJsonParser.Parse"/>: either a root value or the first error.</summary>
-public sealed class JsonParseResult
+internal sealed class JsonParseResult
 {
     internal JsonParseResult(JsonNode? root, JsonParseError? error)
     {
@@ -43,7 +43,7 @@ public sealed class JsonParseResult
 /// Guarantees: linear time (every step consumes input), bounded recursion (<c>maxDepth</c>), bounded input
 /// (<see cref="MaxTextLength"/>), and no exception for any input text.
 /// </remarks>
-public static class PositionedJsonParser
+internal static class PositionedJsonParser
 {
     /// <summary>Default maximum nesting of objects and arrays (a profile needs 6).</summary>
     public const int DefaultMaxDepth = 64;

@@ -85,7 +85,7 @@ internal static class AdviceRules
         return new MmapFacts(beside, string.Join("/", types));
     }
 
-    // FM1001: no-mmap and the anonymous need exceeds usable RAM (E:68, E:70: OOM at 1.0 ×, fine at 1.02 ×).
+    // FM1001: no-mmap and the anonymous need exceeds usable RAM (docs/evidence.md#ram-limit-sweep-small-models: OOM at 1.0 ×, fine at 1.02 ×).
     private static Advice? NoMmapDoesNotFit(AdviceContext c)
     {
         if (c.Options.UseMmap) return null;
@@ -95,18 +95,18 @@ internal static class AdviceRules
         var fixes = new List<string>();
         var mmapRatio = h.FootprintRatio;
         fixes.Add(h.RepackedBytes > 0
-            ? Invariant($"mmap keeps it loadable only with enough RAM for the repacked copy (≥ {h.MmapSafeRatio:F2} ×; below {EvidenceThresholds.RepackMmapLivelockRatio:F1} × it livelocks)")
-            : Invariant($"set load.mmap to true (it runs, {MmapSlowdownText(mmapRatio, withPoints: false)} by the measured curves)"));
+            ? Invariant.Text($"mmap keeps it loadable only with enough RAM for the repacked copy (≥ {h.MmapSafeRatio:F2} ×; below {EvidenceThresholds.RepackMmapLivelockRatio:F1} × it livelocks)")
+            : Invariant.Text($"set load.mmap to true (it runs, {MmapSlowdownText(mmapRatio, withPoints: false)} by the measured curves)"));
         if (c.Host.Gpus.Count > 0 && c.Options.GpuLayerCount < c.Model.BlockCount + 1) fixes.Add("offload more layers to the GPU (load.gpuLayers)");
-        if (h.KvCacheBytes > 0) fixes.Add(Invariant($"a smaller context or KV type (host KV {Gib(h.KvCacheBytes):F1} GiB)"));
+        if (h.KvCacheBytes > 0) fixes.Add(Invariant.Text($"a smaller context or KV type (host KV {Units.ToGiB(h.KvCacheBytes):F1} GiB)"));
         fixes.Add("a quantization that fits: " + FittingQuantizations(c.Plan));
 
         return Create(DiagnosticCatalog.NoMmapDoesNotFit, "load.mmap",
-            Gib(h.FootprintBytes), Gib(h.CpuWeightBytes), Gib(h.KvCacheBytes), Gib(h.ComputeBytes + h.OutputBytes), Gib(h.RuntimeOverheadBytes),
-            Gib(h.UsableBytes), UsableText(h), h.FootprintRatio, string.Join("; ", fixes) + ".");
+            Units.ToGiB(h.FootprintBytes), Units.ToGiB(h.CpuWeightBytes), Units.ToGiB(h.KvCacheBytes), Units.ToGiB(h.ComputeBytes + h.OutputBytes), Units.ToGiB(h.RuntimeOverheadBytes),
+            Units.ToGiB(h.UsableBytes), UsableText(h), h.FootprintRatio, string.Join("; ", fixes) + ".");
     }
 
-    // FM1002: mmap on where no-mmap fits and is faster or leaner (E:94–E:96, E:101–E:102, E:105, E:10–E:11).
+    // FM1002: mmap on where no-mmap fits and is faster or leaner (docs/evidence.md#the-rules-of-thumb-revisited, docs/evidence.md#pinned-host-buffers-beside-a-gpu, docs/evidence.md#the-seed-case).
     private static Advice? MmapWhereNoMmapIsBetter(AdviceContext c)
     {
         if (!c.Options.UseMmap || c.Profile.Load.Mmap != AutoSwitch.On) return null;
@@ -120,13 +120,13 @@ internal static class AdviceRules
             var windows = string.Equals(c.Host.OperatingSystem, "windows", StringComparison.OrdinalIgnoreCase)
                 ? "; on Windows the weights already copied to the GPU also stay mapped"
                 : string.Empty;
-            reasons.Add(Invariant(
-                $"{Gib(facts.HostWeightsBesideGpu):F1} GiB of layer weights stay on the CPU beside the GPU, and under mmap they lose the pinned host buffers used for transfers (seed case: {EvidenceThresholds.SeedMmapTokensPerSecond:F1} → {EvidenceThresholds.SeedNoMmapTokensPerSecond:F1} tok/s with no-mmap; llama.cpp PR 20978: prompt {EvidenceThresholds.Pr20978MmapPromptTokensPerSecond:F0} → {EvidenceThresholds.Pr20978NoMmapPromptTokensPerSecond:F0} t/s){windows}"));
+            reasons.Add(Invariant.Text(
+                $"{Units.ToGiB(facts.HostWeightsBesideGpu):F1} GiB of layer weights stay on the CPU beside the GPU, and under mmap they lose the pinned host buffers used for transfers (seed case: {EvidenceThresholds.SeedMmapTokensPerSecond:F1} → {EvidenceThresholds.SeedNoMmapTokensPerSecond:F1} tok/s with no-mmap; llama.cpp PR 20978: prompt {EvidenceThresholds.Pr20978MmapPromptTokensPerSecond:F0} → {EvidenceThresholds.Pr20978NoMmapPromptTokensPerSecond:F0} t/s){windows}"));
         }
         if (noMmap.RepackedBytes > 0 && !InRepackThrashZone(c.Plan.Host))
         {
-            reasons.Add(Invariant(
-                $"{Gib(noMmap.RepackedBytes):F1} GiB of {facts.RepackedTypes} weights are repacked, so mmap holds the file pages plus the repacked copy (measured peak RSS {EvidenceThresholds.RepackMmapPeakRssMiB / 1024:F1} vs {EvidenceThresholds.RepackNoMmapPeakRssMiB / 1024:F1} GiB) and thrashes below ≈ {EvidenceThresholds.RepackMmapSafeRatio:F2} ×"));
+            reasons.Add(Invariant.Text(
+                $"{Units.ToGiB(noMmap.RepackedBytes):F1} GiB of {facts.RepackedTypes} weights are repacked, so mmap holds the file pages plus the repacked copy (measured peak RSS {EvidenceThresholds.RepackMmapPeakRssMiB / 1024:F1} vs {EvidenceThresholds.RepackNoMmapPeakRssMiB / 1024:F1} GiB) and thrashes below ≈ {EvidenceThresholds.RepackMmapSafeRatio:F2} ×"));
         }
         if (c.Host.Storage is StorageKind.Hdd or StorageKind.Network)
         {
@@ -134,10 +134,10 @@ internal static class AdviceRules
         }
         if (reasons.Count == 0) return null;
         return Create(DiagnosticCatalog.MmapWhereNoMmapIsBetter, "load.mmap",
-            Gib(noMmap.FootprintBytes), Gib(noMmap.UsableBytes), noMmap.FootprintRatio, string.Join("; ", reasons));
+            Units.ToGiB(noMmap.FootprintBytes), Units.ToGiB(noMmap.UsableBytes), noMmap.FootprintRatio, string.Join("; ", reasons));
     }
 
-    // FM1003: even with mmap the footprint exceeds usable RAM, i.e. ratio < 1.0 (E:67, E:69, E:74, E:87–E:89, E:97–E:98).
+    // FM1003: even with mmap the footprint exceeds usable RAM, i.e. ratio < 1.0 (docs/evidence.md#ram-limit-sweep-small-models, docs/evidence.md#ram-limit-sweep-at-scale, docs/evidence.md#the-rules-of-thumb-revisited).
     private static Advice? HostShareExceedsRam(AdviceContext c)
     {
         if (!c.Options.UseMmap) return null;
@@ -147,8 +147,8 @@ internal static class AdviceRules
         if (h.RepackedBytes > 0)
         {
             if (ratio >= EvidenceThresholds.RepackMmapLivelockRatio) return null; // the thrash zone above 1.0 × is FM1008
-            consequence = Invariant(
-                $"With {Gib(h.RepackedBytes):F1} GiB of repacked weights it will livelock or be killed (measured: livelock at {EvidenceThresholds.RepackMmapMeasuredLivelockRatio:F2} ×, OOM-killed at {EvidenceThresholds.RepackMmapMeasuredOomRatio:F2} ×).");
+            consequence = Invariant.Text(
+                $"With {Units.ToGiB(h.RepackedBytes):F1} GiB of repacked weights it will livelock or be killed (measured: livelock at {EvidenceThresholds.RepackMmapMeasuredLivelockRatio:F2} ×, OOM-killed at {EvidenceThresholds.RepackMmapMeasuredOomRatio:F2} ×).");
         }
         else
         {
@@ -156,11 +156,11 @@ internal static class AdviceRules
             consequence = "Expected generation slowdown with mmap: " + MmapSlowdownText(ratio, withPoints: true) + ".";
             if (c.Host.Storage != StorageKind.Unknown)
             {
-                consequence += Invariant($" About {Gib(h.FootprintBytes - h.UsableBytes):F1} GiB cannot stay cached and is re-read from {c.Host.Storage.ToString().ToLowerInvariant()} storage as tokens need it.");
+                consequence += Invariant.Text($" About {Units.ToGiB(h.FootprintBytes - h.UsableBytes):F1} GiB cannot stay cached and is re-read from {c.Host.Storage.ToString().ToLowerInvariant()} storage as tokens need it.");
             }
         }
         return Create(DiagnosticCatalog.HostShareExceedsRam, "model.path",
-            Gib(h.FootprintBytes), Gib(h.CpuWeightBytes), Gib(h.UsableBytes), ratio, Gib(Math.Max(0, h.FootprintBytes - h.UsableBytes)),
+            Units.ToGiB(h.FootprintBytes), Units.ToGiB(h.CpuWeightBytes), Units.ToGiB(h.UsableBytes), ratio, Units.ToGiB(Math.Max(0, h.FootprintBytes - h.UsableBytes)),
             consequence, FittingQuantizations(c.Plan));
     }
 
@@ -172,15 +172,15 @@ internal static class AdviceRules
             if (d.Fits) continue;
             // Experts on CPU is only an alternative for a MoE whose experts are not all on the CPU already.
             var expertsAlternative = c.Model.IsMoe && c.Profile.Load.ExpertsOnCpu.Kind != ExpertsOnCpuKind.All
-                ? Invariant($", {c.LargestFitExpertsOnCpu} with expertsOnCpu true")
+                ? Invariant.Text($", {c.LargestFitExpertsOnCpu} with expertsOnCpu true")
                 : string.Empty;
             yield return Create(DiagnosticCatalog.GpuOvercommitted, "load.gpuLayers",
-                d.Name, Gib(d.CapacityBytes), Gib(d.WeightBytes), Gib(d.KvCacheBytes), Gib(d.ComputeBytes), Gib(d.ReserveBytes),
-                Gib(d.TotalBytes + d.ReserveBytes), c.Options.GpuLayerCount, c.LargestFit, expertsAlternative)!;
+                d.Name, Units.ToGiB(d.CapacityBytes), Units.ToGiB(d.WeightBytes), Units.ToGiB(d.KvCacheBytes), Units.ToGiB(d.ComputeBytes), Units.ToGiB(d.ReserveBytes),
+                Units.ToGiB(d.TotalBytes + d.ReserveBytes), c.Options.GpuLayerCount, c.LargestFit, expertsAlternative)!;
         }
     }
 
-    // FM1005: mlock that cannot hold (locked > usable) or does nothing (repacked weights are never locked, E:34–E:35).
+    // FM1005: mlock that cannot hold (locked > usable) or does nothing (repacked weights are never locked, docs/evidence.md#llamasharp-030-behaviour).
     private static Advice? MlockIneffective(AdviceContext c)
     {
         if (!c.Options.UseMlock) return null;
@@ -188,17 +188,17 @@ internal static class AdviceRules
         string reason;
         if (h.LockedBytes > h.UsableBytes)
         {
-            reason = Invariant($"it would lock {Gib(h.LockedBytes):F1} GiB of weights while only {Gib(h.UsableBytes):F1} GiB is usable: the lock cannot hold and the rest of the system is starved. Turn load.mlock off or keep more weights on the GPU.");
+            reason = Invariant.Text($"it would lock {Units.ToGiB(h.LockedBytes):F1} GiB of weights while only {Units.ToGiB(h.UsableBytes):F1} GiB is usable: the lock cannot hold and the rest of the system is starved. Turn load.mlock off or keep more weights on the GPU.");
         }
         else if (h.LockedBytes <= 0 || h.RepackedBytes >= h.CpuWeightBytes * EvidenceThresholds.MlockUselessRepackedShare)
         {
             reason = h.RepackedBytes > 0
-                ? Invariant($"{Gib(h.RepackedBytes):F1} of the {Gib(h.CpuWeightBytes):F1} GiB host weights are repacked, and repacked weights are never locked: mlock holds only {Gib(h.LockedBytes):F1} GiB and does nothing useful. Turn load.mlock off.")
+                ? Invariant.Text($"{Units.ToGiB(h.RepackedBytes):F1} of the {Units.ToGiB(h.CpuWeightBytes):F1} GiB host weights are repacked, and repacked weights are never locked: mlock holds only {Units.ToGiB(h.LockedBytes):F1} GiB and does nothing useful. Turn load.mlock off.")
                 : "no weights stay on the host (all are on the GPU): mlock does nothing. Turn load.mlock off.";
         }
         else if (h.RepackedBytes > 0)
         {
-            reason = Invariant($"{Gib(h.RepackedBytes):F1} GiB of the {Gib(h.CpuWeightBytes):F1} GiB host weights are repacked and never locked: only {Gib(h.LockedBytes):F1} GiB is held. Expect the repacked part to be swappable.");
+            reason = Invariant.Text($"{Units.ToGiB(h.RepackedBytes):F1} GiB of the {Units.ToGiB(h.CpuWeightBytes):F1} GiB host weights are repacked and never locked: only {Units.ToGiB(h.LockedBytes):F1} GiB is held. Expect the repacked part to be swappable.");
         }
         else
         {
@@ -216,8 +216,8 @@ internal static class AdviceRules
             if (requested.Kind == GpuLayersKind.All || (requested.Kind == GpuLayersKind.Count && requested.Count > 0))
             {
                 var text = requested.Kind == GpuLayersKind.All ? "\"all\"" : requested.Count.ToString(CultureInfo.InvariantCulture);
-                return Create(DiagnosticCatalog.GpuUnused, "load.gpuLayers", Invariant(
-                    $"gpuLayers is {text} but no GPU is declared or detected: every layer stays on the CPU ({Gib(c.Plan.Host.CpuWeightBytes):F1} GiB host share). Declare the GPU under hardware.gpus or set load.gpuLayers to 0 or \"auto\"."));
+                return Create(DiagnosticCatalog.GpuUnused, "load.gpuLayers", Invariant.Text(
+                    $"gpuLayers is {text} but no GPU is declared or detected: every layer stays on the CPU ({Units.ToGiB(c.Plan.Host.CpuWeightBytes):F1} GiB host share). Declare the GPU under hardware.gpus or set load.gpuLayers to 0 or \"auto\"."));
             }
             return null;
         }
@@ -225,8 +225,8 @@ internal static class AdviceRules
         var fit = c.LargestFit;
         if (fit <= 0) return null;
         var gpu = c.Host.Gpus[0];
-        return Create(DiagnosticCatalog.GpuUnused, "load.gpuLayers", Invariant(
-            $"{gpu.Name} ({gpu.VramGiB:F1} GiB) is declared but gpuLayers is 0 while {fit} of {c.Model.BlockCount + 1} layers would fit it, taking that share off the {Gib(c.Plan.Host.CpuWeightBytes):F1} GiB host share. Set load.gpuLayers to \"auto\" or {fit}."));
+        return Create(DiagnosticCatalog.GpuUnused, "load.gpuLayers", Invariant.Text(
+            $"{gpu.Name} ({gpu.VramGiB:F1} GiB) is declared but gpuLayers is 0 while {fit} of {c.Model.BlockCount + 1} layers would fit it, taking that share off the {Units.ToGiB(c.Plan.Host.CpuWeightBytes):F1} GiB host share. Set load.gpuLayers to \"auto\" or {fit}."));
     }
 
     // FM1007: declared facts stood in for the file.
@@ -235,14 +235,14 @@ internal static class AdviceRules
         if (!c.Model.IsDeclared) return null;
         var spec = c.Profile.Model;
         var kind = c.Model.IsMoe
-            ? Invariant($"MoE {c.Model.ExpertUsedCount}/{c.Model.ExpertCount} experts")
+            ? Invariant.Text($"MoE {c.Model.ExpertUsedCount}/{c.Model.ExpertCount} experts")
             : "dense";
         var assumed = c.Model.Assumptions.Count == 0 ? "nothing" : string.Join("; ", c.Model.Assumptions);
         return Create(DiagnosticCatalog.DeclaredFactsUsed, "model.path",
-            spec.Path ?? "(none)", Gib(c.Model.FileSizeBytes), c.Model.BlockCount, kind, assumed);
+            spec.Path ?? "(none)", Units.ToGiB(c.Model.FileSizeBytes), c.Model.BlockCount, kind, assumed);
     }
 
-    // FM1008: mmap with repacked types in the thrash zone 1.0 × ≤ ratio < required (E:69–E:70, E:75).
+    // FM1008: mmap with repacked types in the thrash zone 1.0 × ≤ ratio < required (docs/evidence.md#ram-limit-sweep-small-models).
     private static Advice? RepackMmapThrash(AdviceContext c)
     {
         if (!c.Options.UseMmap) return null;
@@ -250,23 +250,23 @@ internal static class AdviceRules
         if (!InRepackThrashZone(h)) return null;
         var noMmap = c.NoMmapPlan.Host;
         var fix = noMmap.NoMmapFits
-            ? Invariant($"no-mmap fits ({Gib(noMmap.FootprintBytes):F1} of {Gib(noMmap.UsableBytes):F1} GiB) at full speed: set load.mmap to false.")
+            ? Invariant.Text($"no-mmap fits ({Units.ToGiB(noMmap.FootprintBytes):F1} of {Units.ToGiB(noMmap.UsableBytes):F1} GiB) at full speed: set load.mmap to false.")
             : "no-mmap does not fit either: offload more layers, shrink the context, or pick a smaller quantization.";
         var facts = MmapFacts(c.Plan, c.Host);
         return Create(DiagnosticCatalog.RepackMmapThrash, "load.mmap",
-            Gib(h.RepackedBytes), facts.RepackedTypes, h.MmapSafeRatio, Gib(h.FootprintBytes), Gib(h.UsableBytes), h.FootprintRatio,
+            Units.ToGiB(h.RepackedBytes), facts.RepackedTypes, h.MmapSafeRatio, Units.ToGiB(h.FootprintBytes), Units.ToGiB(h.UsableBytes), h.FootprintRatio,
             EvidenceThresholds.RepackThrashTokensPerSecond, EvidenceThresholds.RepackNoMmapTokensPerSecond, fix);
     }
 
-    // FM1009: a quantized V cache needs flash attention (E:118–E:119).
+    // FM1009: a quantized V cache needs flash attention (docs/evidence.md#kv-cache-size).
     private static Advice? QuantizedVCacheWithoutFlashAttention(AdviceContext c)
     {
         if (c.Options.FlashAttention || !KvCacheEstimator.IsQuantized(c.Options.TypeV)) return null;
         return Create(DiagnosticCatalog.QuantizedVCacheNeedsFlashAttention, "load.flashAttention",
-            c.Options.TypeV.ToString().ToLowerInvariant(), Gib(c.Plan.KvCacheBytes));
+            c.Options.TypeV.ToString().ToLowerInvariant(), Units.ToGiB(c.Plan.KvCacheBytes));
     }
 
-    // FM1010: overrides the plan could not apply. An override to CPU_REPACK (dropped by LLamaSharp, E:23) is the
+    // FM1010: overrides the plan could not apply. An override to CPU_REPACK (dropped by LLamaSharp, docs/evidence.md#llamasharp-030-behaviour) is the
     // profile check's FM0012 at the same JSON token: it is not reported twice.
     private static IEnumerable<Advice> IgnoredOverrides(AdviceContext c)
     {
@@ -283,10 +283,10 @@ internal static class AdviceRules
     internal static bool InRepackThrashZone(HostMemoryPlan h) =>
         h.UseMmap && h.RepackedBytes > 0 && h.FootprintRatio >= EvidenceThresholds.RepackMmapLivelockRatio && h.FootprintRatio < h.MmapSafeRatio;
 
-    /// <summary>Fraction of generation speed lost under mmap without repack at <paramref name="ratio"/> on the 4.9 GB model (E:67).</summary>
+    /// <summary>Fraction of generation speed lost under mmap without repack at <paramref name="ratio"/> on the 4.9 GB model (docs/evidence.md#ram-limit-sweep-small-models).</summary>
     internal static double SlowdownFraction(double ratio) => Interpolate(EvidenceThresholds.MmapSlowdownCurve, ratio);
 
-    /// <summary>Fraction of generation speed lost under mmap without repack at <paramref name="ratio"/> on the 40 GB model (E:87–E:89).</summary>
+    /// <summary>Fraction of generation speed lost under mmap without repack at <paramref name="ratio"/> on the 40 GB model (docs/evidence.md#ram-limit-sweep-at-scale).</summary>
     internal static double LargeModelSlowdownFraction(double ratio) => Interpolate(EvidenceThresholds.MmapLargeModelSlowdownCurve, ratio);
 
     /// <summary>
@@ -299,16 +299,16 @@ internal static class AdviceRules
         var large = EvidenceThresholds.MmapLargeModelSlowdownCurve;
         var smallLoss = SlowdownFraction(ratio);
         var largeLoss = LargeModelSlowdownFraction(ratio);
-        var smallText = smallLoss <= 0 ? "no loss" : Invariant($"≈ {smallLoss * 100:F0} % lost{OrWorse(small, ratio)}");
-        var largeText = largeLoss <= 0 ? "no loss" : Invariant($"≈ {Times(largeLoss):F1} × slower{OrWorse(large, ratio)}");
+        var smallText = smallLoss <= 0 ? "no loss" : Invariant.Text($"≈ {smallLoss * 100:F0} % lost{OrWorse(small, ratio)}");
+        var largeText = largeLoss <= 0 ? "no loss" : Invariant.Text($"≈ {Times(largeLoss):F1} × slower{OrWorse(large, ratio)}");
         if (!withPoints)
         {
-            return Invariant($"at {ratio:F2} × {smallText} on the {EvidenceThresholds.MmapSmallModelGB:0.#} GB model and {largeText} on the {EvidenceThresholds.MmapLargeModelGB:F0} GB model");
+            return Invariant.Text($"at {ratio:F2} × {smallText} on the {EvidenceThresholds.MmapSmallModelGB:0.#} GB model and {largeText} on the {EvidenceThresholds.MmapLargeModelGB:F0} GB model");
         }
-        var smallPoints = Invariant($"no loss down to {small[0].Ratio:0.0#} ×, ") + string.Join(", ",
-            small.Skip(1).Select(p => Invariant($"−{p.Loss * 100:F0} % at {p.Ratio:0.0#} ×")));
-        var largePoints = Invariant($"full speed at {large[0].Ratio:F1} ×, ≈ {Times(large[1].Loss):F0} × slower at {large[1].Ratio:0.0#} ×, ≈ {Times(large[large.Count - 1].Loss):F0} × at {large[large.Count - 1].Ratio:0.0#} ×");
-        return Invariant(
+        var smallPoints = Invariant.Text($"no loss down to {small[0].Ratio:0.0#} ×, ") + string.Join(", ",
+            small.Skip(1).Select(p => Invariant.Text($"−{p.Loss * 100:F0} % at {p.Ratio:0.0#} ×")));
+        var largePoints = Invariant.Text($"full speed at {large[0].Ratio:F1} ×, ≈ {Times(large[1].Loss):F0} × slower at {large[1].Ratio:0.0#} ×, ≈ {Times(large[large.Count - 1].Loss):F0} × at {large[large.Count - 1].Ratio:0.0#} ×");
+        return Invariant.Text(
             $"at {ratio:F2} × {smallText} by the {EvidenceThresholds.MmapSmallModelGB:0.#} GB model's curve ({smallPoints}) and {largeText} by the {EvidenceThresholds.MmapLargeModelGB:F0} GB model's ({largePoints}); linear between measured points");
     }
 
@@ -334,14 +334,14 @@ internal static class AdviceRules
 
     private static string FittingQuantizations(MemoryPlan plan)
     {
-        var fits = plan.QuantizationFits.Where(q => q.Fits).Select(q => Invariant($"{q.Name} ({Gib(q.SizeBytes):F1} GiB)")).ToList();
+        var fits = plan.QuantizationFits.Where(q => q.Fits).Select(q => Invariant.Text($"{q.Name} ({Units.ToGiB(q.SizeBytes):F1} GiB)")).ToList();
         return fits.Count == 0 ? "none of IQ1_S…Q8_0" : string.Join(", ", fits);
     }
 
     private static string UsableText(HostMemoryPlan h)
     {
-        var text = Invariant($"RAM {Gib(h.TotalRamBytes):F1} GiB − reserve {Gib(h.ReserveBytes):F1} GiB");
-        if (h.MemoryLimitBytes is { } limit) text += Invariant($", container limit {Gib(limit):F1} GiB");
+        var text = Invariant.Text($"RAM {Units.ToGiB(h.TotalRamBytes):F1} GiB − reserve {Units.ToGiB(h.ReserveBytes):F1} GiB");
+        if (h.MemoryLimitBytes is { } limit) text += Invariant.Text($", container limit {Units.ToGiB(limit):F1} GiB");
         return text;
     }
 
@@ -352,8 +352,4 @@ internal static class AdviceRules
     {
         if (advice is not null) list.Add(advice);
     }
-
-    private static double Gib(long bytes) => Units.ToGiB(bytes);
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -35,7 +35,7 @@ public static class DeclaredModel
         if (size == 0) assumptions.Add("size unknown (model.sizeGiB not declared): memory advice is not possible");
 
         var blocks = spec.BlockCount is { } b && b > 0 ? Math.Min(b, ModelLimits.MaxLayers) : AssumedBlockCount;
-        if (spec.BlockCount is not > 0) assumptions.Add(Invariant($"{blocks} layers"));
+        if (spec.BlockCount is not > 0) assumptions.Add(Invariant.Text($"{blocks} layers"));
 
         var experts = spec.ExpertCount is { } e && e > 0 ? Math.Min(e, ModelLimits.MaxExperts) : 0;
         if (spec.ExpertCount is null) assumptions.Add("dense model (no expert count declared)");
@@ -44,20 +44,20 @@ public static class DeclaredModel
         if (experts > 0)
         {
             used = spec.ExpertUsedCount is { } u && u > 0 ? Math.Min(u, experts) : Math.Min(AssumedExpertUsedCount, experts);
-            if (spec.ExpertUsedCount is not > 0) assumptions.Add(Invariant($"{used} experts used per token"));
+            if (spec.ExpertUsedCount is not > 0) assumptions.Add(Invariant.Text($"{used} experts used per token"));
         }
 
         var fraction = 0.0;
         if (experts > 0)
         {
             fraction = spec.ExpertFraction is { } f && f >= 0 && f <= 1 ? f : AssumedExpertFraction;
-            if (spec.ExpertFraction is not (>= 0 and <= 1)) assumptions.Add(Invariant($"{fraction:P0} of the bytes in routed experts"));
+            if (spec.ExpertFraction is not (>= 0 and <= 1)) assumptions.Add(Invariant.Text($"{fraction:P0} of the bytes in routed experts"));
         }
 
         var type = spec.WeightType ?? AssumedWeightType;
-        if (spec.WeightType is null) assumptions.Add(Invariant($"{type} weights (decides CPU repack)"));
-        assumptions.Add(Invariant($"token embedding and output layer {AssumedEmbeddingShare:P0} of the size each"));
-        assumptions.Add(Invariant($"KV/compute shape {AssumedEmbedding} embd, {AssumedHeads} heads, {AssumedKvHeads} KV heads × {AssumedHeadDim}, {AssumedVocab} vocab"));
+        if (spec.WeightType is null) assumptions.Add(Invariant.Text($"{type} weights (decides CPU repack)"));
+        assumptions.Add(Invariant.Text($"token embedding and output layer {AssumedEmbeddingShare:P0} of the size each"));
+        assumptions.Add(Invariant.Text($"KV/compute shape {AssumedEmbedding} embd, {AssumedHeads} heads, {AssumedKvHeads} KV heads × {AssumedHeadDim}, {AssumedVocab} vocab"));
 
         var embeddingBytes = (long)(size * AssumedEmbeddingShare);
         var outputBytes = embeddingBytes;
@@ -82,7 +82,7 @@ public static class DeclaredModel
             HeadCountKvPerLayer = Repeat(AssumedKvHeads, blocks),
             KeyLength = AssumedHeadDim,
             ValueLength = AssumedHeadDim,
-            ContextLength = 4096,
+            ContextLength = LoadDefaults.AssumedTrainingContext,
             VocabSize = AssumedVocab,
             ExpertCount = experts,
             ExpertUsedCount = used,
@@ -155,6 +155,4 @@ public static class DeclaredModel
         for (var i = 0; i < count; i++) items[i] = value;
         return items.ToEquatableArray();
     }
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -7,7 +7,7 @@ namespace FlashMoe.Planning;
 
 /// <summary>
 /// Every threshold the memory plan and the advice rules decide with, in one place. Each constant cites
-/// the line of <c>shared/evidence.md</c> (E:line) or the llama.cpp source it rests on. Change a figure
+/// the section of <c>docs/evidence.md</c> or the llama.cpp source it rests on. Change a figure
 /// here only after re-measuring with the project's benchmark.
 /// </summary>
 public static class EvidenceThresholds
@@ -54,23 +54,23 @@ public static class EvidenceThresholds
 
     /// <summary>
     /// no-mmap fits when usable RAM ≥ this × the host footprint (CPU weights + CPU KV + CPU compute +
-    /// output + <see cref="RuntimeOverheadBytes(ModelSummary)"/>). E:68/E:70: full speed at 1.02 × the file, OOM-killed
+    /// output + <see cref="RuntimeOverheadBytes(ModelSummary)"/>). docs/evidence.md#ram-limit-sweep-small-models: full speed at 1.02 × the file, OOM-killed
     /// during load at 1.0 ×; the 2 % between them is the overhead already counted in the footprint.
     /// </summary>
     public const double NoMmapFitRatio = 1.0;
 
     /// <summary>
-    /// no-mmap was OOM-killed during load at this RAM limit × the file: E:68, E:70 (4.0/4.9 GB at 1.0 ×), E:88 (40 GB at
+    /// no-mmap was OOM-killed during load at this RAM limit × the file: docs/evidence.md#ram-limit-sweep-small-models (4.0/4.9 GB at 1.0 ×), docs/evidence.md#ram-limit-sweep-at-scale (40 GB at
     /// 0.95 ×, full speed at 1.0 × with its larger headroom).
     /// </summary>
     public const double NoMmapMeasuredOomRatio = 1.0;
 
-    /// <summary>no-mmap ran at full speed from this RAM limit × the file: E:68 (22.7 tok/s at 1.02 ×), E:95.</summary>
+    /// <summary>no-mmap ran at full speed from this RAM limit × the file: docs/evidence.md#ram-limit-sweep-small-models (22.7 tok/s at 1.02 ×), docs/evidence.md#the-rules-of-thumb-revisited.</summary>
     public const double NoMmapMeasuredFullSpeedRatio = 1.02;
 
     /// <summary>
-    /// Warm (page-cached) load of the 40 GB model, mmap vs no-mmap, in seconds: E:85 "mmap warm load 0.04–0.5 s vs
-    /// no-mmap 25–30 s" (same generation speed when everything fits, E:86–E:87).
+    /// Warm (page-cached) load of the 40 GB model, mmap vs no-mmap, in seconds: docs/evidence.md#ram-limit-sweep-at-scale "mmap warm load 0.04–0.5 s vs
+    /// no-mmap 25–30 s" (same generation speed when everything fits, docs/evidence.md#ram-limit-sweep-at-scale).
     /// </summary>
     public const double MmapWarmLoadSecondsMin = 0.04, MmapWarmLoadSecondsMax = 0.5, NoMmapLoadSecondsMin = 25, NoMmapLoadSecondsMax = 30;
 
@@ -78,21 +78,21 @@ public static class EvidenceThresholds
 
     /// <summary>
     /// mmap without repacked types runs at full speed only while usable RAM covers the host footprint: ratio ≥ 1.0.
-    /// The 4.9 GB model kept its speed down to 0.95 × (E:67: 18.0 tok/s), but the 40 GB model ran at full speed only
-    /// at ≥ 1.0 × (E:87: 34–43 tok/s) and ≈ 7 × slower at 0.95 × (E:88: 5.6 tok/s); E:97 "past ≈ 0.95 × it is
+    /// The 4.9 GB model kept its speed down to 0.95 × (docs/evidence.md#ram-limit-sweep-small-models: 18.0 tok/s), but the 40 GB model ran at full speed only
+    /// at ≥ 1.0 × (docs/evidence.md#ram-limit-sweep-at-scale: 34–43 tok/s) and ≈ 7 × slower at 0.95 × (docs/evidence.md#ram-limit-sweep-at-scale: 5.6 tok/s); docs/evidence.md#the-rules-of-thumb-revisited "past ≈ 0.95 × it is
     /// 7–13 × slower". Below this ratio FM1003 fires and gives both curves.
     /// </summary>
     public const double MmapFullSpeedRatio = 1.0;
 
-    /// <summary>The small model measured behind <see cref="MmapSlowdownCurve"/>: 4.9 GB Q8_0 MoE, 2 threads (E:39, E:67).</summary>
+    /// <summary>The small model measured behind <see cref="MmapSlowdownCurve"/>: 4.9 GB Q8_0 MoE, 2 threads (docs/evidence.md#mmap-and-no-mmap-with-ram-to-spare, docs/evidence.md#ram-limit-sweep-small-models).</summary>
     public const double MmapSmallModelGB = 4.9;
 
-    /// <summary>The large model measured behind <see cref="MmapLargeModelSlowdownCurve"/>: 40.2 GB Q8_0 MoE, 16 threads (E:80–E:81).</summary>
+    /// <summary>The large model measured behind <see cref="MmapLargeModelSlowdownCurve"/>: 40.2 GB Q8_0 MoE, 16 threads (docs/evidence.md#ram-limit-sweep-at-scale).</summary>
     public const double MmapLargeModelGB = 40.2;
 
     /// <summary>
     /// Generation slowdown of mmap (no repack) on the 4.9 GB model against the ratio of RAM to model, as (ratio,
-    /// fraction of speed lost) points from E:67 relative to the 1.5 × run (21.4 tok/s): no loss down to 0.95 × (18.0),
+    /// fraction of speed lost) points from docs/evidence.md#ram-limit-sweep-small-models relative to the 1.5 × run (21.4 tok/s): no loss down to 0.95 × (18.0),
     /// 0.9 × → 8.2 (−62 %, issue: −60 %), 0.85 × → 5.7 (−73 %), 0.7 × → 1.94 (−91 %). Linear interpolation between
     /// points; below the last point the loss is at least 91 %. The 40 GB run is far less forgiving:
     /// <see cref="MmapLargeModelSlowdownCurve"/>.
@@ -106,14 +106,14 @@ public static class EvidenceThresholds
     });
 
     /// <summary>
-    /// Full generation speed of the 40 GB model with mmap at 1.0–1.2 × (E:87: 34–43 tok/s; the midpoint, 38.5), the
+    /// Full generation speed of the 40 GB model with mmap at 1.0–1.2 × (docs/evidence.md#ram-limit-sweep-at-scale: 34–43 tok/s; the midpoint, 38.5), the
     /// reference of <see cref="MmapLargeModelSlowdownCurve"/>.
     /// </summary>
     public const double MmapLargeModelFullTokensPerSecond = 38.5;
 
     /// <summary>
     /// Generation slowdown of mmap (no repack) on the 40 GB model, as (ratio, fraction of speed lost) points from the
-    /// measured tok/s (E:87–E:89) against <see cref="MmapLargeModelFullTokensPerSecond"/>: full speed at 1.0 ×; 0.95 × →
+    /// measured tok/s (docs/evidence.md#ram-limit-sweep-at-scale) against <see cref="MmapLargeModelFullTokensPerSecond"/>: full speed at 1.0 ×; 0.95 × →
     /// 5.6 tok/s (≈ 7 × slower), 0.9 × → 5.2–6.1 (midpoint 5.65), 0.85 × → 5.1, 0.8 × → 3.9, 0.75 × → 2.9 (≈ 13 × slower).
     /// Linear between points; below the last point at least that slow.
     /// </summary>
@@ -133,57 +133,57 @@ public static class EvidenceThresholds
 
     /// <summary>
     /// mmap with repacked types needs this ratio of usable RAM to host footprint when (nearly) all CPU
-    /// weights are repacked. E:69: Q4_0 repack + mmap 25.4 tok/s at 1.15 ×, 1.52 at 1.05 ×, 1.43 at 1.1 ×,
-    /// 1.42 at 1.0 × while no-mmap ran at 24.2–24.1 (E:70); E:98 "thrashes below ≈ 1.15 ×".
+    /// weights are repacked. docs/evidence.md#ram-limit-sweep-small-models: Q4_0 repack + mmap 25.4 tok/s at 1.15 ×, 1.52 at 1.05 ×, 1.43 at 1.1 ×,
+    /// 1.42 at 1.0 × while no-mmap ran at 24.2–24.1 (docs/evidence.md#ram-limit-sweep-small-models); docs/evidence.md#the-rules-of-thumb-revisited "thrashes below ≈ 1.15 ×".
     /// </summary>
     public const double RepackMmapSafeRatio = 1.15;
 
     /// <summary>
     /// Share of the file that was repacked in the run behind <see cref="RepackMmapSafeRatio"/>:
-    /// E:75 "a ≈ 0.94× anonymous repacked copy". The extra headroom mmap+repack needs is scaled by the
+    /// docs/evidence.md#ram-limit-sweep-small-models "a ≈ 0.94× anonymous repacked copy". The extra headroom mmap+repack needs is scaled by the
     /// repacked share of a model: required = 1 + (1.15 − 1) × repackedShare / 0.94.
     /// </summary>
     public const double RepackMeasuredShare = 0.94;
 
     /// <summary>
-    /// Below this ratio mmap with repacked types livelocks or is killed. E:69 "livelock" at 0.95 ×,
-    /// OOM at 0.85 ×; E:98 "livelocks below 1.0 ×".
+    /// Below this ratio mmap with repacked types livelocks or is killed. docs/evidence.md#ram-limit-sweep-small-models "livelock" at 0.95 ×,
+    /// OOM at 0.85 ×; docs/evidence.md#the-rules-of-thumb-revisited "livelocks below 1.0 ×".
     /// </summary>
     public const double RepackMmapLivelockRatio = 1.0;
 
-    /// <summary>The RAM limits × the file where mmap + repack was measured to livelock (0.95 ×) and be OOM-killed (0.85 ×), E:69.</summary>
+    /// <summary>The RAM limits × the file where mmap + repack was measured to livelock (0.95 ×) and be OOM-killed (0.85 ×), docs/evidence.md#ram-limit-sweep-small-models.</summary>
     public const double RepackMmapMeasuredLivelockRatio = 0.95, RepackMmapMeasuredOomRatio = 0.85;
 
-    /// <summary>Warm load of the 4.0 GB Q4_0 model with repack, mmap vs no-mmap, in seconds (E:43–E:44: 3.1 vs 6.6 s).</summary>
+    /// <summary>Warm load of the 4.0 GB Q4_0 model with repack, mmap vs no-mmap, in seconds (docs/evidence.md#mmap-and-no-mmap-with-ram-to-spare: 3.1 vs 6.6 s).</summary>
     public const double RepackMmapLoadSeconds = 3.1, RepackNoMmapLoadSeconds = 6.6;
 
     /// <summary>
     /// When at least this share of the host weights is repacked, mlock holds next to nothing (repacked weights are never
-    /// locked, E:34–E:35) and FM1005 calls it useless rather than partial. A judgement, not a measured figure: what is
+    /// locked, docs/evidence.md#llamasharp-030-behaviour) and FM1005 calls it useless rather than partial. A judgement, not a measured figure: what is
     /// left to lock is under 5 % of the host share.
     /// </summary>
     public const double MlockUselessRepackedShare = 0.95;
 
-    /// <summary>Measured thrash figures quoted in FM1008 (E:69–E:70 at 1.0–1.1 ×).</summary>
+    /// <summary>Measured thrash figures quoted in FM1008 (docs/evidence.md#ram-limit-sweep-small-models at 1.0–1.1 ×).</summary>
     public const double RepackThrashTokensPerSecond = 1.4;
 
-    /// <summary>No-mmap speed at the same RAM limit (E:70, 1.0–1.1 × column: 24.1–24.2).</summary>
+    /// <summary>No-mmap speed at the same RAM limit (docs/evidence.md#ram-limit-sweep-small-models, 1.0–1.1 × column: 24.1–24.2).</summary>
     public const double RepackNoMmapTokensPerSecond = 24.0;
 
-    /// <summary>Peak RSS with mmap + repack vs no-mmap (E:43–E:44: 7429 vs 3915 MiB).</summary>
+    /// <summary>Peak RSS with mmap + repack vs no-mmap (docs/evidence.md#mmap-and-no-mmap-with-ram-to-spare: 7429 vs 3915 MiB).</summary>
     public const double RepackMmapPeakRssMiB = 7429, RepackNoMmapPeakRssMiB = 3915;
 
     // ---- beside a GPU --------------------------------------------------------------------------
 
-    /// <summary>The seed case: mmap 1.5 tok/s vs no-mmap 2.4 tok/s with experts on CPU beside an Arc A770 (E:10–E:11).</summary>
+    /// <summary>The seed case: mmap 1.5 tok/s vs no-mmap 2.4 tok/s with experts on CPU beside an Arc A770 (docs/evidence.md#the-seed-case).</summary>
     public const double SeedMmapTokensPerSecond = 1.5, SeedNoMmapTokensPerSecond = 2.4;
 
-    /// <summary>llama.cpp PR 20978: prompt 298 t/s with mmap vs 544 t/s without, CPU overrides beside a GPU (E:105).</summary>
+    /// <summary>llama.cpp PR 20978: prompt 298 t/s with mmap vs 544 t/s without, CPU overrides beside a GPU (docs/evidence.md#pinned-host-buffers-beside-a-gpu).</summary>
     public const double Pr20978MmapPromptTokensPerSecond = 298, Pr20978NoMmapPromptTokensPerSecond = 544;
 
     /// <summary>
     /// VRAM left free on every GPU: llama.cpp's own default margin for fitting (<c>common/common.h</c>,
-    /// <c>fit_params_target</c> = 1024 MiB per device). Not a figure of evidence.md: it is llama.cpp's
+    /// <c>fit_params_target</c> = 1024 MiB per device). Not a measured figure: it is llama.cpp's
     /// choice, taken as is until measured on a real GPU.
     /// </summary>
     public const long GpuReserveBytes = 1024 * Units.MiB;
@@ -197,7 +197,7 @@ public static class EvidenceThresholds
     public const long DefaultReserveMinBytes = 1 * Units.GiB;
 
     /// <summary>
-    /// Upper bound of the default reserve. E:99–E:100: the seed ran a 121 GiB model on 128 GiB because the
+    /// Upper bound of the default reserve. docs/evidence.md#the-rules-of-thumb-revisited: the seed ran a 121 GiB model on 128 GiB because the
     /// host share after offload fit; with 4 GiB kept back a 128 GiB box still plans ≈ 124 GiB for the model.
     /// </summary>
     public const long DefaultReserveMaxBytes = 4 * Units.GiB;
@@ -232,14 +232,14 @@ public static class EvidenceThresholds
 
     /// <summary>
     /// FM2001 (huge pages for no-mmap) only from this model size: a no-mmap load without huge pages faults ≈ 2.2 s
-    /// per GB (E:46: 9.0 s for the 4.0 GB model; E:52–E:54: 2.2 s with huge pages), so below 1 GiB the gain is
+    /// per GB (docs/evidence.md#mmap-and-no-mmap-with-ram-to-spare: 9.0 s for the 4.0 GB model; docs/evidence.md#mmap-and-no-mmap-with-ram-to-spare: 2.2 s with huge pages), so below 1 GiB the gain is
     /// a second or two and the advice would be noise.
     /// </summary>
     public const long HugePageAdviceMinModelBytes = Units.GiB;
 
     /// <summary>
     /// FM2002: a container limit at or below this share of the installed RAM is "far below" it and decides the plan. A
-    /// judgement, not a measured figure: the sweeps (E:61–E:62, cgroup limits) show what matters is the limit the process runs under;
+    /// judgement, not a measured figure: the sweeps (docs/evidence.md#ram-limit-sweep-small-models, cgroup limits) show what matters is the limit the process runs under;
     /// a limit within a quarter of the RAM plans much like the RAM itself once the reserve is taken off.
     /// </summary>
     public const double ContainerLimitFarBelowRatio = 0.75;

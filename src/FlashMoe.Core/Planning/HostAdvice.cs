@@ -9,7 +9,7 @@ namespace FlashMoe.Planning;
 /// <summary>
 /// Host-only advice (FM2xxx): rules that need facts only the machine the app runs on can tell — transparent
 /// huge pages, glibc tunables, container limits, lock limits. Pure: the runtime detects the facts, this decides.
-/// Figures and their sources: /work/shared/evidence.md (see docs/diagnostics.md "Host advice").
+/// Figures and their sources: docs/evidence.md (see docs/diagnostics.md "Host advice").
 /// </summary>
 public static class HostAdvice
 {
@@ -51,7 +51,7 @@ public static class HostAdvice
         }
 
         // FM2003: without CAP_IPC_LOCK, mlock succeeds only within RLIMIT_MEMLOCK; llama.cpp then warns and
-        // continues unlocked (evidence.md: `ulimit -l` 8192 KB → "failed to mlock ... Cannot allocate memory").
+        // continues unlocked (docs/evidence.md#llamasharp-030-behaviour: `ulimit -l` 8192 KB → "failed to mlock ... Cannot allocate memory").
         if (options.UseMlock
             && host.HasLockCapability != true
             && host.LockedMemoryLimitBytes is { } lockLimit && lockLimit != long.MaxValue)

@@ -41,7 +41,7 @@ public static class KvCacheEstimator
         _ => throw new System.ArgumentOutOfRangeException(nameof(type), type, "Unknown KV cache type."),
     };
 
-    /// <summary>True for quantized KV element types (a quantized V cache needs flash attention, E:118–E:119).</summary>
+    /// <summary>True for quantized KV element types (a quantized V cache needs flash attention, docs/evidence.md#kv-cache-size).</summary>
     public static bool IsQuantized(KvCacheType type) => type is not (KvCacheType.F32 or KvCacheType.F16 or KvCacheType.BF16);
 
     /// <summary>

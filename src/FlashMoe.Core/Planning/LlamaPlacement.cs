@@ -17,23 +17,19 @@ namespace FlashMoe.Planning;
 public sealed record CompiledOverride(string Pattern, string DeviceName, Regex Regex, DeviceRef Device, int Index);
 
 /// <summary>
-/// llama.cpp's placement rules at the commit LLamaSharp 0.30 binds: llama.cpp <c>c0c7e147</c> (LLamaSharp 0.30.0's
-/// release notes, "Updated llama.cpp version to c0c7e147e7efa6c5858754b47259ba4880f8a906"). That build is newer than
-/// PR 18148 (2025-12-17, "llama: offload output layer to GPU first"): its libllama.so prints <c>n_layer_all</c>
-/// (strings "<c>%s: n_layer_all = %u</c>", "<c>il (%u) out of bounds (n_layer_all: %u)</c>"), introduced in 2026
-/// (PR 24060/24188), and every upstream <c>src/llama-model.cpp</c> with <c>n_layer_all</c> places layers as
-/// <c>i_gpu_start = std::max(n_layer_all + 1 - n_gpu_layers, 0)</c>, <c>act_gpu_layers = devices.empty() ? 0 :
-/// std::min(n_gpu_layers, n_layer_all + 1)</c>, <c>dev_output = get_layer_buft_list(n_layer_all)</c> (e.g. commit
-/// b29c606e, L1496–L1497). Before PR 18148 it was <c>i_gpu_start = std::max((int) hparams.n_layer - n_gpu_layers, 0)</c>,
-/// which put the output layer on the GPU only when n_gpu_layers &gt; n_layer — the rule evidence.md E:114–E:115 and
-/// the issue state; it is outdated for this build: n_gpu_layers = 1 offloads the output layer and no repeating layer.
+/// llama.cpp's placement rules in the build LLamaSharp 0.30 binds (llama.cpp <c>c0c7e147</c>, named in LLamaSharp
+/// 0.30.0's release notes). That build offloads the output layer first (llama.cpp PR 18148; its libllama.so prints
+/// <c>n_layer_all</c>): <c>i_gpu_start = std::max(n_layer_all + 1 - n_gpu_layers, 0)</c>, <c>act_gpu_layers =
+/// devices.empty() ? 0 : std::min(n_gpu_layers, n_layer_all + 1)</c>, <c>dev_output =
+/// get_layer_buft_list(n_layer_all)</c> in <c>load_tensors</c> of <c>src/llama-model.cpp</c>. So n_gpu_layers = 1
+/// offloads the output layer and no repeating layer (docs/evidence.md#layer-placement).
 /// </summary>
 public static class LlamaPlacement
 {
     /// <summary>
     /// <c>LLM_FFN_EXPS_REGEX</c> of llama.cpp <c>common/common.h</c>: the routed-expert tensors
-    /// (<c>--cpu-moe</c> overrides it to CPU; evidence E:115–E:116 quotes the older <c>\.ffn_(up|down|gate)_exps</c>,
-    /// which this pattern contains).
+    /// (<c>--cpu-moe</c> overrides it to CPU; it contains the older <c>\.ffn_(up|down|gate)_exps</c> quoted in
+    /// docs/evidence.md#layer-placement).
     /// </summary>
     public const string ExpertsRegex = @"\.ffn_(up|down|gate|gate_up)_(ch|)exps";
 
@@ -42,8 +38,7 @@ public static class LlamaPlacement
 
     /// <summary>
     /// True when LLamaSharp 0.30 silently drops a tensor override naming <paramref name="device"/>: <c>CPU_REPACK</c>
-    /// in any case (evidence.md, LLamaSharp 0.30.0 facts: "A tensor-buffer override naming CPU_REPACK is silently
-    /// dropped by LLamaSharp"; it accepts only a device's default buffer type). The one test every layer uses: the
+    /// in any case (docs/evidence.md#llamasharp-030-behaviour; LLamaSharp accepts only a device's default buffer type). The one test every layer uses: the
     /// profile check (FM0012), the plan (the override is ignored) and the runtime (listed as not applied).
     /// </summary>
     public static bool IsDroppedByLlamaSharp([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? device) =>
@@ -129,7 +124,7 @@ public static class LlamaPlacement
 
     /// <summary>
     /// Parses the override list. Devices: <c>CPU</c> and <c>*_Host</c> (pinned host memory) → CPU;
-    /// <c>Name&lt;n&gt;</c> (Vulkan0, CUDA1, …) → GPU n. <c>CPU_REPACK</c> is dropped, as LLamaSharp drops it (E:23).
+    /// <c>Name&lt;n&gt;</c> (Vulkan0, CUDA1, …) → GPU n. <c>CPU_REPACK</c> is dropped, as LLamaSharp drops it (docs/evidence.md#llamasharp-030-behaviour).
     /// </summary>
     public static IReadOnlyList<CompiledOverride> Compile(IReadOnlyList<TensorOverride> overrides, int gpuCount, List<IgnoredOverride> ignored)
     {
@@ -193,7 +188,7 @@ public static class LlamaPlacement
     /// <summary>
     /// ggml types the CPU backend of this build repacks on x86 with AVX2/AVX-512 (<c>ggml/src/ggml-cpu/repack.cpp</c>,
     /// <c>ggml_repack_get_optimal_repack_type</c>; x86 kernels present in LLamaSharp.Backend.Cpu 0.30: q4_0_8x8,
-    /// q4_K_8x8, q2_K_8x8, iq4_nl_8x8, mxfp4_8x8). Q8_0 and F16 are not repacked (E:22).
+    /// q4_K_8x8, q2_K_8x8, iq4_nl_8x8, mxfp4_8x8). Q8_0 and F16 are not repacked (docs/evidence.md#llamasharp-030-behaviour).
     /// </summary>
     public static readonly IReadOnlyCollection<GgmlType> RepackableTypes = new HashSet<GgmlType>
     {
@@ -223,7 +218,7 @@ public static class LlamaPlacement
         if (string.Equals(trimmed, "CPU", StringComparison.OrdinalIgnoreCase)) return DeviceRef.Cpu;
         if (IsDroppedByLlamaSharp(trimmed))
         {
-            problem = "LLamaSharp 0.30 silently drops an override naming " + CpuRepackBufferType + " (evidence: LLamaSharp facts)";
+            problem = "LLamaSharp 0.30 silently drops an override naming " + CpuRepackBufferType + " (docs/evidence.md#llamasharp-030-behaviour)";
             return null;
         }
         if (trimmed.EndsWith("_Host", StringComparison.OrdinalIgnoreCase)) return DeviceRef.Cpu;

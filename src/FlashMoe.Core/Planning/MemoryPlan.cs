@@ -124,7 +124,7 @@ public sealed record HostMemoryPlan
     /// not residency: pages of repacked or offloaded tensors inside it are read once and then evictable.
     /// </summary>
     public long MappedBytes { get; init; }
-    /// <summary>Bytes mlock would lock (0 when mlock is off). Repacked weights are never locked (E:34–E:35).</summary>
+    /// <summary>Bytes mlock would lock (0 when mlock is off). Repacked weights are never locked (docs/evidence.md#llamasharp-030-behaviour).</summary>
     public long LockedBytes { get; init; }
     /// <summary>Usable RAM ÷ footprint: the x of the evidence's "RAM = x × model" sweep.</summary>
     public double FootprintRatio => FootprintBytes <= 0 ? double.PositiveInfinity : (double)UsableBytes / FootprintBytes;
@@ -139,7 +139,7 @@ public sealed record HostMemoryPlan
     public double RepackedShare => FootprintBytes <= 0 ? 0 : (double)RepackedBytes / FootprintBytes;
     /// <summary>
     /// The ratio mmap needs to run without thrashing: <see cref="EvidenceThresholds.MmapFullSpeedRatio"/>
-    /// without repacked weights; with them 1 + 0.15 × repacked share / 0.94 (E:69, E:75), at least 1.0.
+    /// without repacked weights; with them 1 + 0.15 × repacked share / 0.94 (docs/evidence.md#ram-limit-sweep-small-models), at least 1.0.
     /// </summary>
     public double MmapSafeRatio => RepackedBytes <= 0
         ? EvidenceThresholds.MmapFullSpeedRatio
@@ -159,7 +159,7 @@ public sealed record RooflineEstimate
     public double? MemoryBandwidthGBs { get; init; }
     /// <summary>
     /// Host-bound upper limit: bandwidth ÷ host active bytes; null when the bandwidth is unknown or nothing is
-    /// read from the host. Measured generation reached 81–83 % (2 threads) and 50–55 % (16 threads) of it (E:57–E:58, E:83–E:84).
+    /// read from the host. Measured generation reached 81–83 % (2 threads) and 50–55 % (16 threads) of it (docs/evidence.md#mmap-and-no-mmap-with-ram-to-spare, docs/evidence.md#ram-limit-sweep-at-scale).
     /// </summary>
     public double? UpperBoundTokensPerSecond { get; init; }
 }

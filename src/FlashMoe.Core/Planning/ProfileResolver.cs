@@ -41,8 +41,8 @@ public static class ProfileResolver
         var batchThreads = ResolveThreads(load.BatchThreads, host, "load.batchThreads", decisions);
         var context = ResolveContext(load.ContextSize, model, decisions);
         // llama_context clamps n_batch to n_ctx and n_ubatch to n_batch (src/llama-context.cpp).
-        var batch = Math.Max(1, Math.Min(context, load.BatchSize > 0 ? load.BatchSize : 2048));
-        var ubatch = Math.Max(1, Math.Min(batch, load.UBatchSize > 0 ? load.UBatchSize : 512));
+        var batch = Math.Max(1, Math.Min(context, load.BatchSize > 0 ? load.BatchSize : LoadDefaults.BatchSize));
+        var ubatch = Math.Max(1, Math.Min(batch, load.UBatchSize > 0 ? load.UBatchSize : LoadDefaults.UBatchSize));
         var flashAttention = ResolveFlashAttention(load, decisions);
 
         var explicitOverrides = load.TensorOverrides.ToList();
@@ -125,7 +125,7 @@ public static class ProfileResolver
                 if (host.PhysicalCores is > 0) return Record(host.PhysicalCores.Value, "threads.logical-fallback-physical", "logical cores unknown: one per physical core");
                 return Record(EvidenceThresholds.FallbackThreads, "threads.fallback", "no core counts known: a conservative default");
             default:
-                // E:13: threads = physical cores (generation is memory-bound; SMT siblings add contention, not bandwidth).
+                // docs/evidence.md#the-seed-case: threads = physical cores (generation is memory-bound; SMT siblings add contention, not bandwidth).
                 if (host.PhysicalCores is > 0) return Record(host.PhysicalCores.Value, "threads.physical", "one thread per physical core (generation is memory-bound; SMT siblings add no bandwidth)");
                 if (host.LogicalCores is > 1) return Record(host.LogicalCores.Value / 2, "threads.physical-from-logical", "physical cores unknown: half the logical cores (2-way SMT assumed)");
                 if (host.LogicalCores is 1) return Record(1, "threads.physical-from-logical", "a single logical core");
@@ -146,7 +146,7 @@ public static class ProfileResolver
     {
         if (requested > 0) return requested;
         // llama.cpp: n_ctx 0 means the model's training context.
-        var value = model.ContextLength is > 0 and <= int.MaxValue ? (int)model.ContextLength : 4096;
+        var value = model.ContextLength is > 0 and <= int.MaxValue ? (int)model.ContextLength : LoadDefaults.AssumedTrainingContext;
         decisions.Add(new Decision("load.contextSize", value.ToString(CultureInfo.InvariantCulture), "context.model-default",
             "no context size given: llama.cpp uses the model's training context", EquatableArray<DecisionFigure>.Empty));
         return value;
@@ -160,7 +160,7 @@ public static class ProfileResolver
             case AutoSwitch.Off: return false;
             default:
                 // llama.cpp's LLAMA_FLASH_ATTN_TYPE_AUTO enables flash attention when every device supports it
-                // (CPU, CUDA, Vulkan and Metal do); a quantized V cache requires it (E:118–E:119).
+                // (CPU, CUDA, Vulkan and Metal do); a quantized V cache requires it (docs/evidence.md#kv-cache-size).
                 decisions.Add(new Decision("load.flashAttention", "true", "flash-attention.auto",
                     "llama.cpp's auto turns flash attention on where the backends support it (CPU, CUDA, Vulkan, Metal); it shrinks the compute buffer and allows a quantized V cache",
                     EquatableArray<DecisionFigure>.Empty));
@@ -199,11 +199,11 @@ public static class ProfileResolver
         {
             figures.Add(new DecisionFigure(host.Gpus[i].Name + " VRAM", host.Gpus[i].VramGiB, "GiB"));
         }
-        figures.Add(new DecisionFigure("reserve per GPU", Gib(EvidenceThresholds.GpuReserveBytes), "GiB"));
+        figures.Add(new DecisionFigure("reserve per GPU", Units.ToGiB(EvidenceThresholds.GpuReserveBytes), "GiB"));
         decisions.Add(new Decision("load.gpuLayers", fit.ToString(CultureInfo.InvariantCulture), "gpu-layers.most-that-fit",
             fit == all
                 ? "every repeating layer and the output layer fit the GPU(s) with weights, KV cache, compute buffer and reserve"
-                : Invariant($"the most layers (of {all}, output first as llama.cpp offloads it) whose weights, KV cache, compute buffer and reserve fit every GPU"),
+                : Invariant.Text($"the most layers (of {all}, output first as llama.cpp offloads it) whose weights, KV cache, compute buffer and reserve fit every GPU"),
             figures.ToEquatableArray()));
         return fit;
     }
@@ -215,10 +215,10 @@ public static class ProfileResolver
 
         var h = noMmapPlan.Host;
         var figures = EquatableArray.Create(
-            new DecisionFigure("host footprint", Gib(h.FootprintBytes), "GiB"),
-            new DecisionFigure("usable RAM", Gib(h.UsableBytes), "GiB"),
+            new DecisionFigure("host footprint", Units.ToGiB(h.FootprintBytes), "GiB"),
+            new DecisionFigure("usable RAM", Units.ToGiB(h.UsableBytes), "GiB"),
             new DecisionFigure("ratio", Math.Round(h.FootprintRatio, 3), "×"),
-            new DecisionFigure("repacked", Gib(h.RepackedBytes), "GiB"));
+            new DecisionFigure("repacked", Units.ToGiB(h.RepackedBytes), "GiB"));
         var facts = AdviceRules.MmapFacts(noMmapPlan, host);
 
         bool Decide(bool value, string rule, string reason)
@@ -229,35 +229,31 @@ public static class ProfileResolver
 
         if (!h.NoMmapFits)
         {
-            return Decide(true, "mmap.no-mmap-does-not-fit", Invariant(
-                $"no-mmap needs {Gib(h.FootprintBytes):F1} GiB of anonymous memory but {Gib(h.UsableBytes):F1} GiB is usable ({h.FootprintRatio:F2} ×): only mmap keeps the model runnable (measured: no-mmap OOM-killed at {EvidenceThresholds.NoMmapMeasuredOomRatio:F1} ×, full speed at {EvidenceThresholds.NoMmapMeasuredFullSpeedRatio:F2} ×)"));
+            return Decide(true, "mmap.no-mmap-does-not-fit", Invariant.Text(
+                $"no-mmap needs {Units.ToGiB(h.FootprintBytes):F1} GiB of anonymous memory but {Units.ToGiB(h.UsableBytes):F1} GiB is usable ({h.FootprintRatio:F2} ×): only mmap keeps the model runnable (measured: no-mmap OOM-killed at {EvidenceThresholds.NoMmapMeasuredOomRatio:F1} ×, full speed at {EvidenceThresholds.NoMmapMeasuredFullSpeedRatio:F2} ×)"));
         }
         if (facts.HostWeightsBesideGpu > 0)
         {
-            return Decide(false, "mmap.pinned-host-buffers", Invariant(
-                $"{Gib(facts.HostWeightsBesideGpu):F1} GiB of layer weights stay on the CPU beside a GPU: without mmap they live in pinned host buffers (seed: {EvidenceThresholds.SeedMmapTokensPerSecond:F1} → {EvidenceThresholds.SeedNoMmapTokensPerSecond:F1} tok/s; llama.cpp PR 20978: prompt {EvidenceThresholds.Pr20978MmapPromptTokensPerSecond:F0} → {EvidenceThresholds.Pr20978NoMmapPromptTokensPerSecond:F0} t/s), and no-mmap fits ({h.FootprintRatio:F2} ×)"));
+            return Decide(false, "mmap.pinned-host-buffers", Invariant.Text(
+                $"{Units.ToGiB(facts.HostWeightsBesideGpu):F1} GiB of layer weights stay on the CPU beside a GPU: without mmap they live in pinned host buffers (seed: {EvidenceThresholds.SeedMmapTokensPerSecond:F1} → {EvidenceThresholds.SeedNoMmapTokensPerSecond:F1} tok/s; llama.cpp PR 20978: prompt {EvidenceThresholds.Pr20978MmapPromptTokensPerSecond:F0} → {EvidenceThresholds.Pr20978NoMmapPromptTokensPerSecond:F0} t/s), and no-mmap fits ({h.FootprintRatio:F2} ×)"));
         }
         if (h.RepackedBytes > 0)
         {
             var mmapSafe = h.MmapSafeRatio;
             if (objective == Objective.Latency && h.FootprintRatio >= mmapSafe)
             {
-                return Decide(true, "mmap.latency-repack-fits", Invariant(
-                    $"objective latency: mmap loads faster (measured {EvidenceThresholds.RepackMmapLoadSeconds:F1} vs {EvidenceThresholds.RepackNoMmapLoadSeconds:F1} s) and RAM covers the file pages plus the {Gib(h.RepackedBytes):F1} GiB repacked copy ({h.FootprintRatio:F2} × ≥ {mmapSafe:F2} ×), at twice the RSS"));
+                return Decide(true, "mmap.latency-repack-fits", Invariant.Text(
+                    $"objective latency: mmap loads faster (measured {EvidenceThresholds.RepackMmapLoadSeconds:F1} vs {EvidenceThresholds.RepackNoMmapLoadSeconds:F1} s) and RAM covers the file pages plus the {Units.ToGiB(h.RepackedBytes):F1} GiB repacked copy ({h.FootprintRatio:F2} × ≥ {mmapSafe:F2} ×), at twice the RSS"));
             }
-            return Decide(false, "mmap.repacked-weights", Invariant(
-                $"{Gib(h.RepackedBytes):F1} GiB of CPU weights are repacked: mmap would keep the file pages plus the repacked copy (measured peak RSS {EvidenceThresholds.RepackMmapPeakRssMiB / 1024:F1} vs {EvidenceThresholds.RepackNoMmapPeakRssMiB / 1024:F1} GiB, thrash below ≈ {EvidenceThresholds.RepackMmapSafeRatio:F2} ×) at the same speed; no-mmap fits ({h.FootprintRatio:F2} ×)"));
+            return Decide(false, "mmap.repacked-weights", Invariant.Text(
+                $"{Units.ToGiB(h.RepackedBytes):F1} GiB of CPU weights are repacked: mmap would keep the file pages plus the repacked copy (measured peak RSS {EvidenceThresholds.RepackMmapPeakRssMiB / 1024:F1} vs {EvidenceThresholds.RepackNoMmapPeakRssMiB / 1024:F1} GiB, thrash below ≈ {EvidenceThresholds.RepackMmapSafeRatio:F2} ×) at the same speed; no-mmap fits ({h.FootprintRatio:F2} ×)"));
         }
         if (host.Storage is StorageKind.Hdd or StorageKind.Network)
         {
-            return Decide(false, "mmap.slow-storage", Invariant(
+            return Decide(false, "mmap.slow-storage", Invariant.Text(
                 $"the model is on {host.Storage.ToString().ToLowerInvariant()} storage: page-cache misses under mmap re-read it slowly; no-mmap reads it once and fits ({h.FootprintRatio:F2} ×)"));
         }
-        return Decide(true, "mmap.fits-fast-load", Invariant(
+        return Decide(true, "mmap.fits-fast-load", Invariant.Text(
             $"everything fits ({h.FootprintRatio:F2} ×) and nothing is repacked: both modes generate at the same speed, and mmap (re)loads far faster (measured {EvidenceThresholds.MmapWarmLoadSecondsMin:0.##}–{EvidenceThresholds.MmapWarmLoadSecondsMax:0.##} s vs {EvidenceThresholds.NoMmapLoadSecondsMin:F0}–{EvidenceThresholds.NoMmapLoadSecondsMax:F0} s for {EvidenceThresholds.MmapLargeModelGB:F0} GB)"));
     }
-
-    internal static double Gib(long bytes) => Units.ToGiB(bytes);
-
-    internal static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

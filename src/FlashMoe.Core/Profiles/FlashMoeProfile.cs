@@ -146,7 +146,7 @@ public sealed record TensorOverride(string Pattern, string Device);
 public sealed record KvCacheSpec(KvCacheType K, KvCacheType V)
 {
     /// <summary>llama.cpp's default: f16/f16.</summary>
-    public static KvCacheSpec Default { get; } = new(KvCacheType.F16, KvCacheType.F16);
+    public static KvCacheSpec Default { get; } = new(LoadDefaults.CacheType, LoadDefaults.CacheType);
 }
 
 /// <summary>CPU facts of the target machine.</summary>
@@ -227,8 +227,8 @@ public sealed record LoadOptions(
     int UBatchSize,
     AutoSwitch FlashAttention,
     KvCacheSpec KvCache,
-    bool Repack = true,
-    bool KvOffload = true)
+    bool Repack = LoadDefaults.Repack,
+    bool KvOffload = LoadDefaults.KvOffload)
 {
     /// <summary>Defaults for every option (what an empty <c>load</c> object means).</summary>
     public static LoadOptions Default { get; } = new(
@@ -239,9 +239,9 @@ public sealed record LoadOptions(
         TensorOverrides: EquatableArray<TensorOverride>.Empty,
         Threads: ThreadCount.Physical,
         BatchThreads: ThreadCount.Physical,
-        ContextSize: 4096,
-        BatchSize: 2048,
-        UBatchSize: 512,
+        ContextSize: LoadDefaults.ContextSize,
+        BatchSize: LoadDefaults.BatchSize,
+        UBatchSize: LoadDefaults.UBatchSize,
         FlashAttention: AutoSwitch.Auto,
         KvCache: KvCacheSpec.Default);
 }

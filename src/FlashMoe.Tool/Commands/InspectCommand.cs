@@ -8,6 +8,7 @@ using System.Linq;
 using System.Text;
 using System.Text.Json;
 using FlashMoe.Gguf;
+using FlashMoe.Planning;
 
 namespace FlashMoe.Tool.Commands;
 
@@ -220,12 +221,12 @@ internal sealed class InspectReport(string path, GgufFile file, ModelSummary sum
 
     private static string Count(long value) => value.ToString("N0", Invariant);
 
-    private static string Gib(long bytes) => (bytes / (double)(1L << 30)).ToString("0.000", Invariant);
+    private static string Gib(long bytes) => Units.ToGiB(bytes).ToString("0.000", Invariant);
 
     private static string Size(long bytes) => bytes switch
     {
-        >= 1L << 30 => (bytes / (double)(1L << 30)).ToString("0.00", Invariant) + " GiB",
-        >= 1L << 20 => (bytes / (double)(1L << 20)).ToString("0.00", Invariant) + " MiB",
+        >= Units.GiB => Units.FormatGiB(bytes, "0.00"),
+        >= Units.MiB => Units.FormatMiB(bytes, "0.00"),
         >= 1L << 10 => (bytes / (double)(1L << 10)).ToString("0.0", Invariant) + " KiB",
         _ => bytes.ToString(Invariant) + " B",
     };

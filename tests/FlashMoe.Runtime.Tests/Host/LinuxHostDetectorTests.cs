@@ -57,7 +57,7 @@ public class LinuxHostDetectorTests
         return source;
     }
 
-    private static HostInfo Detect(FakeHostSource source, string? modelPath = "/work/models/tiny.gguf") =>
+    private static HostInfo Detect(FakeHostSource source, string? modelPath = "/srv/models/tiny.gguf") =>
         LinuxHostDetector.Detect(source, new HostInfo(), modelPath);
 
     [Fact]

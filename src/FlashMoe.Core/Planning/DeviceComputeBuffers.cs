@@ -1,0 +1,131 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using FlashMoe.Gguf;
+
+namespace FlashMoe.Planning;
+
+/// <summary>
+/// Each device's compute buffer under llama.cpp's scheduler: which device runs which part of the graph (layer
+/// prefix on the CPU, overridden expert matmuls, op offload to the first GPU) and the bytes
+/// <see cref="ComputeBufferEstimator"/> gives for that part.
+/// </summary>
+internal static class DeviceComputeBuffers
+{
+    /// <summary>Compute buffer bytes per device slot (CPU first, then each GPU).</summary>
+    public static long[] Estimate(PreparedModel prepared, ResolvedLoadOptions options, int gpuCount,
+        DeviceRef[] layerDevices, DeviceRef outputDevice, List<PlacedTensor> placed)
+    {
+        var model = prepared.Model;
+        var compute = new long[gpuCount + 1];
+        if (model.BlockCount <= 0 && model.VocabSize <= 0) return compute;
+
+        var tokens = ComputeBufferEstimator.ReserveTokens(options.ContextSize, options.BatchSize, options.UBatchSize);
+        var cells = KvCacheEstimator.Cells(options.ContextSize);
+        var fa = options.FlashAttention;
+        if (KvCacheEstimator.IsMla(model)) return EstimateByPhase(model, tokens, cells, fa, gpuCount, layerDevices, outputDevice, placed);
+
+        if (gpuCount == 0)
+        {
+            // One backend runs the whole graph: llama.cpp's allocator replayed over it (measured exact, docs/measurements.md).
+            compute[0] = ComputeBufferEstimator.WholeGraphBytes(model, tokens, tokens, cells, fa, options.TypeK, options.TypeV);
+            return compute;
+        }
+
+        long Share(int first, int count, bool output, bool hostsInputs, long t) =>
+            ComputeBufferEstimator.DeviceShareBytes(model, first, count, output, hostsInputs, t, cells, fa, options.TypeK, options.TypeV);
+
+        // llama.cpp keeps the first i_gpu_start layers on the CPU (a prefix); overrides may keep a GPU layer's matmul
+        // weights (experts on CPU) there too.
+        var cpuLayers = 0;
+        while (cpuLayers < layerDevices.Length && layerDevices[cpuLayers].IsCpu) cpuLayers++;
+        var overridden = placed.Where(p => p.Device.IsCpu && p.IsMatmul && p.Layer is { } l && l < layerDevices.Length && !layerDevices[l].IsCpu)
+            .Select(p => p.Layer!.Value).DefaultIfEmpty(-1).Min();
+        var cpuLayerWork = cpuLayers > 0 || overridden >= 0;
+        var hostedFirst = cpuLayers > 0 ? 0 : Math.Max(0, overridden);
+
+        // Op offload: with a GPU backend, batches ≥ 32 run host-weight matmuls on the first GPU (its weights staged
+        // in that GPU's compute buffer); the CPU then only computes single-token graphs. Every graph input lives in the
+        // CPU's buffer whatever runs where (the scheduler assigns inputs to the CPU backend).
+        var opOffload = tokens >= ComputeBufferEstimator.Constants.OpOffloadMinBatch;
+        if (opOffload)
+        {
+            compute[0] = Share(0, 0, false, true, tokens)
+                         + (cpuLayerWork || outputDevice.IsCpu ? Share(hostedFirst, cpuLayerWork ? Math.Max(1, cpuLayers) : 0, outputDevice.IsCpu, false, 1) : 0);
+        }
+        else
+        {
+            compute[0] = Share(0, cpuLayers, outputDevice.IsCpu, true, tokens)
+                         + (cpuLayers == 0 && overridden >= 0 ? Share(overridden, 1, false, false, tokens) : 0);
+        }
+
+        for (var g = 0; g < gpuCount; g++)
+        {
+            var device = DeviceRef.Gpu(g);
+            var first = Array.IndexOf(layerDevices, device);
+            var count = layerDevices.Count(d => d == device);
+            var peak = Share(Math.Max(0, first), count, outputDevice == device, false, tokens);
+            if (opOffload && g == 0 && (cpuLayerWork || outputDevice.IsCpu))
+            {
+                var hosted = Share(hostedFirst, cpuLayerWork ? 1 : 0, outputDevice.IsCpu, false, tokens);
+                peak = Math.Max(peak, hosted) + ComputeBufferEstimator.Constants.OffloadStagedLayers * LargestHostMatmulGroup(placed);
+            }
+            compute[g + 1] = peak;
+        }
+        return compute;
+    }
+
+    /// <summary>The per-phase estimate, for attention the replay does not model (MLA).</summary>
+    private static long[] EstimateByPhase(ModelSummary model, long tokens, long cells, bool fa, int gpuCount,
+        DeviceRef[] layerDevices, DeviceRef outputDevice, List<PlacedTensor> placed)
+    {
+        var compute = new long[gpuCount + 1];
+        var layerPeak = ComputeBufferEstimator.LayerPeakBytes(model, tokens, cells, fa);
+        var layerPeakOne = ComputeBufferEstimator.LayerPeakBytes(model, 1, cells, fa);
+        var outputPeak = ComputeBufferEstimator.OutputLayerBytes(model, tokens, tokens);
+        var outputPeakOne = ComputeBufferEstimator.OutputLayerBytes(model, 1, 1);
+        var inputs = ComputeBufferEstimator.InputBytes(model, tokens);
+
+        var opOffload = gpuCount > 0 && tokens >= ComputeBufferEstimator.Constants.OpOffloadMinBatch;
+        var cpuLayerWork = layerDevices.Any(d => d.IsCpu)
+                           || placed.Any(p => p.Device.IsCpu && p.Layer is not null && p.IsMatmul);
+        var cpuTokensPeak = opOffload
+            ? Math.Max(cpuLayerWork ? layerPeakOne : 0, outputDevice.IsCpu ? outputPeakOne : 0)
+            : Math.Max(cpuLayerWork ? layerPeak : 0, outputDevice.IsCpu ? outputPeak : 0);
+        compute[0] = inputs + cpuTokensPeak;
+
+        for (var g = 0; g < gpuCount; g++)
+        {
+            var device = DeviceRef.Gpu(g);
+            var peak = Math.Max(layerDevices.Any(d => d == device) ? layerPeak : 0, outputDevice == device ? outputPeak : 0);
+            if (opOffload && g == 0 && (cpuLayerWork || outputDevice.IsCpu))
+            {
+                peak = Math.Max(peak, Math.Max(cpuLayerWork ? layerPeak : 0, outputDevice.IsCpu ? outputPeak : 0));
+                peak += ComputeBufferEstimator.Constants.OffloadStagedLayers * LargestHostMatmulGroup(placed);
+            }
+            compute[g + 1] = peak;
+        }
+        return compute;
+    }
+
+    // The biggest set of host-resident matmul weights one offloaded split needs: one layer's, or the output layer.
+    private static long LargestHostMatmulGroup(List<PlacedTensor> placed)
+    {
+        var perLayer = new Dictionary<int, long>();
+        long nonLayer = 0;
+        foreach (var p in placed)
+        {
+            if (!p.Device.IsCpu || !p.IsMatmul) continue;
+            if (p.Layer is { } layer)
+            {
+                perLayer.TryGetValue(layer, out var sum);
+                perLayer[layer] = sum + p.Bytes;
+            }
+            else if (p.Role == TensorRole.Output)
+            {
+                nonLayer = Math.Max(nonLayer, p.Bytes);
+            }
+        }
+        return Math.Max(nonLayer, perLayer.Count == 0 ? 0 : perLayer.Values.Max());
+    }
+}

@@ -1,0 +1,173 @@
+using System;
+using System.Collections.Generic;
+
+namespace FlashMoe.Planning;
+
+/// <summary>
+/// ggml-alloc's graph allocator (<c>ggml/src/ggml-alloc.c</c>), replayed over a <see cref="ReplayGraph"/>.
+/// <para>
+/// The allocator, as in <c>ggml_gallocr_alloc_graph_impl</c> / <c>ggml_dyn_tallocr_alloc</c>:
+/// graph inputs are allocated first; then, node by node in graph order, the node is allocated — in place of its first
+/// own, non-view parent when the op can run in place (<c>ggml_op_can_inplace</c>: ADD, MUL, DIV, RMS_NORM, SOFT_MAX,
+/// ROPE, CLAMP, …), that parent has no other consumer and the layouts match — else into the best-fitting free block
+/// other than the last one, else at the end (growing the buffer); after each node, parents whose consumers are all done
+/// are freed (a view keeps its source alive until the view's consumers are done) and adjacent free blocks merge.
+/// Graph outputs (<c>result_norm</c>, <c>result_output</c>) are never freed; views and weights take no compute memory.
+/// </para>
+/// </summary>
+internal static class GgmlGraphAllocator
+{
+    /// <summary>The highest offset the allocator reaches over <paramref name="graph"/>: the compute buffer's size.</summary>
+    public static long Allocate(ReplayGraph graph, long alignment)
+    {
+        var allocator = new DynamicAllocator(alignment);
+
+        foreach (var input in graph.Inputs) AllocateTensor(allocator, input);
+
+        foreach (var node in graph.Nodes)
+        {
+            if (node.IsView && node.ViewOf is not null) node.ViewOf.Views++;
+            foreach (var source in node.Sources) source.Children++;
+        }
+
+        foreach (var node in graph.Nodes)
+        {
+            AllocateTensor(allocator, node);
+            foreach (var parent in node.Sources)
+            {
+                parent.Children--;
+                if (parent.Children != 0 || parent.Views != 0) continue;
+                if (parent.IsView)
+                {
+                    var source = parent.ViewOf;
+                    if (source is null) continue;
+                    source.Views--;
+                    if (source.Views == 0 && source.Children == 0 && source.Allocated) Free(allocator, source);
+                }
+                else if (parent.Allocated)
+                {
+                    Free(allocator, parent);
+                }
+            }
+        }
+        return allocator.MaxSize;
+    }
+
+    private static void AllocateTensor(DynamicAllocator allocator, ReplayTensor node)
+    {
+        if (node.Allocated || node.IsView) return;
+        node.Allocated = true;
+        if (node.CanInplace)
+        {
+            foreach (var parent in node.Sources)
+            {
+                // Only memory the allocator owns (not views, weights or freed tensors), never a graph output.
+                if (!parent.Allocated || parent.IsOutput || !SameLayout(parent, node)) continue;
+                if (parent.Children == 1 && parent.Views == 0)
+                {
+                    node.Offset = parent.Offset;
+                    parent.Allocated = false; // the node owns it now
+                    return;
+                }
+            }
+        }
+        node.Offset = allocator.Allocate(node.Bytes);
+    }
+
+    // ggml_are_same_layout: same type and shape (every tensor replayed here is contiguous).
+    private static bool SameLayout(ReplayTensor a, ReplayTensor b)
+    {
+        if (a.ElementType < 0 || a.ElementType != b.ElementType || a.Shape is null || b.Shape is null || a.Shape.Length != b.Shape.Length) return false;
+        for (var i = 0; i < a.Shape.Length; i++)
+        {
+            if (a.Shape[i] != b.Shape[i]) return false;
+        }
+        return true;
+    }
+
+    private static void Free(DynamicAllocator allocator, ReplayTensor tensor)
+    {
+        if (tensor.IsOutput) return;
+        allocator.Free(tensor.Offset, tensor.Bytes);
+        tensor.Allocated = false;
+    }
+
+    /// <summary><c>ggml_dyn_tallocr</c> with one chunk (the CPU buffer type has no maximum size).</summary>
+    private sealed class DynamicAllocator
+    {
+        private readonly long _alignment;
+        private readonly List<long> _offsets = new() { 0 };
+        private readonly List<long> _sizes = new() { long.MaxValue / 4 };
+
+        public DynamicAllocator(long alignment) => _alignment = alignment;
+
+        public long MaxSize { get; private set; }
+
+        public long Allocate(long bytes)
+        {
+            var size = Align(bytes);
+            // best fit among the free blocks except the last; ties go to the later block (<=)
+            var best = -1;
+            var bestSize = long.MaxValue;
+            for (var i = 0; i < _offsets.Count - 1; i++)
+            {
+                if (_sizes[i] >= size && _sizes[i] <= bestSize)
+                {
+                    best = i;
+                    bestSize = _sizes[i];
+                }
+            }
+            if (best < 0) best = _offsets.Count - 1;
+
+            var offset = _offsets[best];
+            _offsets[best] = offset + size;
+            _sizes[best] -= size;
+            if (_sizes[best] == 0)
+            {
+                _offsets.RemoveAt(best);
+                _sizes.RemoveAt(best);
+            }
+            MaxSize = Math.Max(MaxSize, offset + size);
+            // Each tensor is at most SaturatedBytes, so stopping here keeps every offset far from overflowing.
+            if (MaxSize > ComputeBufferEstimator.SaturatedBytes) throw new OverflowException("The replayed compute buffer exceeds 2^56 bytes.");
+            return offset;
+        }
+
+        public void Free(long offset, long bytes)
+        {
+            var size = Align(bytes);
+            for (var i = 0; i < _offsets.Count; i++)
+            {
+                if (_offsets[i] + _sizes[i] == offset)
+                {
+                    _sizes[i] += size;
+                    if (i < _offsets.Count - 1 && _offsets[i] + _sizes[i] == _offsets[i + 1])
+                    {
+                        _sizes[i] += _sizes[i + 1];
+                        _offsets.RemoveAt(i + 1);
+                        _sizes.RemoveAt(i + 1);
+                    }
+                    return;
+                }
+                if (offset + size == _offsets[i])
+                {
+                    _offsets[i] = offset;
+                    _sizes[i] += size;
+                    if (i > 0 && _offsets[i - 1] + _sizes[i - 1] == _offsets[i])
+                    {
+                        _sizes[i - 1] += _sizes[i];
+                        _offsets.RemoveAt(i);
+                        _sizes.RemoveAt(i);
+                    }
+                    return;
+                }
+            }
+            var at = 0;
+            while (at < _offsets.Count && _offsets[at] < offset) at++;
+            _offsets.Insert(at, offset);
+            _sizes.Insert(at, size);
+        }
+
+        private long Align(long bytes) => (bytes + _alignment - 1) / _alignment * _alignment;
+    }
+}

@@ -1,0 +1,80 @@
+using System.Collections.Generic;
+using System.Linq;
+using FlashMoe.Gguf;
+using FlashMoe.Profiles;
+
+namespace FlashMoe.Planning;
+
+/// <summary>
+/// A model prepared for repeated planning with one override list: tensors, override matches (regexes are
+/// evaluated once per tensor, not once per candidate gpuLayers) and cached KV layer sizes.
+/// </summary>
+internal sealed class PreparedModel
+{
+    private readonly Dictionary<(int, KvCacheType, KvCacheType), long[]> _kv = new();
+
+    public PreparedModel(ModelSummary model, IReadOnlyList<TensorOverride> overrides, int gpuCount)
+    {
+        Model = model;
+        Tensors = DeclaredModel.TensorsOf(model);
+        var active = new List<CompiledOverride>(LlamaPlacement.Compile(overrides, gpuCount, Ignored));
+        Matches = new CompiledOverride?[Tensors.Count];
+        long fileBytes = 0;
+        TensorSummary? embedding = null;
+        var hasOutput = false;
+        for (var i = 0; i < Tensors.Count; i++)
+        {
+            var t = Tensors[i];
+            Matches[i] = LlamaPlacement.Match(active, t.Name, Ignored);
+            fileBytes += t.Bytes;
+            if (t.Role == TensorRole.TokenEmbedding && t.Name == "token_embd.weight") embedding = t;
+            if (t.Name == "output.weight") hasOutput = true;
+        }
+        FileTensorBytes = fileBytes;
+        if (!hasOutput && embedding is not null && Tensors.Count > 0)
+        {
+            TiedEmbedding = embedding;
+            TiedMatch = LlamaPlacement.Match(active, embedding.Name, Ignored);
+        }
+        DropTimedOutMatches(active);
+        Ignored.Sort((a, b) => a.Index.CompareTo(b.Index));
+    }
+
+    /// <summary>
+    /// An override dropped after a match timeout may already have matched earlier tensors: place those as if it had
+    /// never been there (re-matching can drop another override, hence the loop; each round removes one at least).
+    /// </summary>
+    private void DropTimedOutMatches(List<CompiledOverride> active)
+    {
+        while (true)
+        {
+            var remaining = new HashSet<int>(active.Select(o => o.Index));
+            var before = active.Count;
+            for (var i = 0; i < Matches.Length; i++)
+            {
+                if (Matches[i] is { } m && !remaining.Contains(m.Index)) Matches[i] = LlamaPlacement.Match(active, Tensors[i].Name, Ignored);
+            }
+            if (TiedMatch is { } tied && !remaining.Contains(tied.Index)) TiedMatch = LlamaPlacement.Match(active, TiedEmbedding!.Name, Ignored);
+            if (active.Count == before) return;
+        }
+    }
+
+    public ModelSummary Model { get; }
+    public IReadOnlyList<TensorSummary> Tensors { get; }
+    public CompiledOverride?[] Matches { get; }
+    public List<IgnoredOverride> Ignored { get; } = new();
+    public long FileTensorBytes { get; }
+    public TensorSummary? TiedEmbedding { get; }
+    public CompiledOverride? TiedMatch { get; private set; }
+
+    public long[] KvLayerBytes(int contextSize, KvCacheType k, KvCacheType v)
+    {
+        var key = (contextSize, k, v);
+        if (!_kv.TryGetValue(key, out var bytes))
+        {
+            bytes = KvCacheEstimator.LayerBytes(Model, contextSize, k, v);
+            _kv[key] = bytes;
+        }
+        return bytes;
+    }
+}
