@@ -137,4 +137,27 @@ public sealed class TuningTests
         Assert.Empty(document.Diagnostics);
         Assert.Equal(tuned, Assert.Single(document.Profiles).Profile);
     }
+
+    [Fact]
+    public void The_resolver_decides_threads_from_measured_curves_with_physical_cores_as_the_prior()
+    {
+        var host = Host() with
+        {
+            // generation: 4 threads clearly faster than the 2 physical cores; prompt: 2 within 3 % of the best.
+            GenerationSpeeds = EquatableArray.Create(new ThreadSpeed(1, 10), new ThreadSpeed(2, 20), new ThreadSpeed(3, 24), new ThreadSpeed(4, 30)),
+            PromptSpeeds = EquatableArray.Create(new ThreadSpeed(1, 50), new ThreadSpeed(2, 99), new ThreadSpeed(4, 100)),
+        };
+        var resolved = ProfileResolver.Resolve(Auto(), Model, host);
+
+        Assert.Equal(4, resolved.Options.Threads);
+        Assert.Equal(2, resolved.Options.BatchThreads);
+        Assert.Equal("threads.measured", resolved.DecisionFor("load.threads")!.RuleId);
+        Assert.Contains(resolved.DecisionFor("load.threads")!.Figures, f => f.Name == "generation with 4 thread(s)" && f.Value == 30);
+        Assert.Contains("within 97", resolved.DecisionFor("load.batchThreads")!.Reason);
+
+        // Without curves the prior decides; a fixed count is never overridden.
+        Assert.Equal("threads.physical", ProfileResolver.Resolve(Auto(), Model, Host()).DecisionFor("load.threads")!.RuleId);
+        var fixedThreads = Auto() with { Load = LoadOptions.Default with { Threads = ThreadCount.Fixed(1) } };
+        Assert.Equal(1, ProfileResolver.Resolve(fixedThreads, Model, host).Options.Threads);
+    }
 }

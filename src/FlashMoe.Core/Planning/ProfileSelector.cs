@@ -173,7 +173,7 @@ public static class ProfileSelector
         var h = resolved.Plan.Host;
         if (h.RepackedBytes > 0 && resolved.Advice.Any(a => a.Id == DiagnosticCatalog.HostShareExceedsRam.Id))
         {
-            return new ProfileRejection("select.does-not-fit", Invariant(
+            return new ProfileRejection("select.does-not-fit", Invariant.Text(
                 $"{Gib(h.FootprintBytes):F1} GiB must stay resident but {Gib(h.UsableBytes):F1} GiB is usable ({h.FootprintRatio:F2} ×) and {Gib(h.RepackedBytes):F1} GiB is repacked: even with mmap it would livelock or be killed (FM1003)"));
         }
         return null;
@@ -196,12 +196,12 @@ public static class ProfileSelector
         var h = chosen.Resolved!.Plan.Host;
         var parts = new List<string>
         {
-            Invariant($"fits ({Gib(h.FootprintBytes):F1} GiB host footprint, {Gib(h.UsableBytes):F1} GiB usable, {h.FootprintRatio:F2} ×)"),
-            chosen.Warnings == 0 ? "no plan warnings" : Invariant($"{chosen.Warnings} plan warning(s), as every eligible profile"),
+            Invariant.Text($"fits ({Gib(h.FootprintBytes):F1} GiB host footprint, {Gib(h.UsableBytes):F1} GiB usable, {h.FootprintRatio:F2} ×)"),
+            chosen.Warnings == 0 ? "no plan warnings" : Invariant.Text($"{chosen.Warnings} plan warning(s), as every eligible profile"),
         };
-        if (chosen.GpusUsed > 0) parts.Add(Invariant($"uses {chosen.GpusUsed} GPU(s)"));
-        parts.Add(Invariant($"declared for {chosen.Profile.Hardware.RamGiB:0.##} GiB RAM"));
-        parts.Add(Invariant($"best of {eligible} eligible of {total}"));
+        if (chosen.GpusUsed > 0) parts.Add(Invariant.Text($"uses {chosen.GpusUsed} GPU(s)"));
+        parts.Add(Invariant.Text($"declared for {chosen.Profile.Hardware.RamGiB:0.##} GiB RAM"));
+        parts.Add(Invariant.Text($"best of {eligible} eligible of {total}"));
         return string.Join("; ", parts);
     }
 
@@ -213,14 +213,14 @@ public static class ProfileSelector
                 + " where the chosen one's raises none";
         }
         if (other.HardwareMet != chosen.HardwareMet) return "it declares more than this host has (" + other.HardwareShortfall + ")";
-        if (other.GpusUsed != chosen.GpusUsed) return Invariant($"it uses {other.GpusUsed} GPU(s), the chosen one {chosen.GpusUsed}");
+        if (other.GpusUsed != chosen.GpusUsed) return Invariant.Text($"it uses {other.GpusUsed} GPU(s), the chosen one {chosen.GpusUsed}");
         if (other.Profile.Hardware.RamGiB != chosen.Profile.Hardware.RamGiB)
         {
-            return Invariant($"it is declared for {other.Profile.Hardware.RamGiB:0.##} GiB RAM, the chosen one for {chosen.Profile.Hardware.RamGiB:0.##} GiB (closer to this host's {Gib(host.TotalRamBytes):0.#} GiB from below)");
+            return Invariant.Text($"it is declared for {other.Profile.Hardware.RamGiB:0.##} GiB RAM, the chosen one for {chosen.Profile.Hardware.RamGiB:0.##} GiB (closer to this host's {Gib(host.TotalRamBytes):0.#} GiB from below)");
         }
         var otherContext = other.Resolved?.Options.ContextSize ?? 0;
         var chosenContext = chosen.Resolved?.Options.ContextSize ?? 0;
-        if (otherContext != chosenContext) return Invariant($"its context is {otherContext} tokens, the chosen one's {chosenContext}");
+        if (otherContext != chosenContext) return Invariant.Text($"its context is {otherContext} tokens, the chosen one's {chosenContext}");
         return "equal on every criterion; declared later";
     }
 
@@ -228,15 +228,15 @@ public static class ProfileSelector
     {
         if (model.IsDeclared) return null;
         var problems = new List<string>();
-        if (spec.BlockCount is { } blocks && blocks != model.BlockCount) problems.Add(Invariant($"{blocks} layers declared, {model.BlockCount} in the file"));
-        if (spec.ExpertCount is { } experts && experts != model.ExpertCount) problems.Add(Invariant($"{experts} experts declared, {model.ExpertCount} in the file"));
-        if (spec.ExpertUsedCount is { } used && used != model.ExpertUsedCount) problems.Add(Invariant($"{used} experts used declared, {model.ExpertUsedCount} in the file"));
+        if (spec.BlockCount is { } blocks && blocks != model.BlockCount) problems.Add(Invariant.Text($"{blocks} layers declared, {model.BlockCount} in the file"));
+        if (spec.ExpertCount is { } experts && experts != model.ExpertCount) problems.Add(Invariant.Text($"{experts} experts declared, {model.ExpertCount} in the file"));
+        if (spec.ExpertUsedCount is { } used && used != model.ExpertUsedCount) problems.Add(Invariant.Text($"{used} experts used declared, {model.ExpertUsedCount} in the file"));
         if (spec.SizeGiB is { } size && size > 0 && model.FileSizeBytes > 0)
         {
             var actual = Gib(model.FileSizeBytes);
             if (Math.Abs(actual - size) > DeclaredSizeTolerance * Math.Max(actual, size))
             {
-                problems.Add(Invariant($"{size:0.##} GiB declared, {actual:0.##} GiB file (more than {DeclaredSizeTolerance:P0} apart)"));
+                problems.Add(Invariant.Text($"{size:0.##} GiB declared, {actual:0.##} GiB file (more than {DeclaredSizeTolerance:P0} apart)"));
             }
         }
         return problems.Count == 0 ? null : "the profile is written for another model: " + string.Join(", ", problems);
@@ -248,7 +248,7 @@ public static class ProfileSelector
         if (declared == 0) return null;
         var present = host.GpuDeviceCount ?? (host.Gpus.Count > 0 ? host.Gpus.Count : (int?)null);
         if (present is not { } count || count >= declared) return null;
-        return new ProfileRejection("select.gpu-missing", Invariant(
+        return new ProfileRejection("select.gpu-missing", Invariant.Text(
             $"it declares {declared} GPU(s) ({string.Join(", ", profile.Hardware.Gpus.Select(g => g.Name))}) but this host has {count}"));
     }
 
@@ -264,11 +264,11 @@ public static class ProfileSelector
         var problems = new List<string>();
         if (host.TotalRamBytes > 0 && hardware.RamGiB > Gib(host.TotalRamBytes) * (1 + DeclaredSizeTolerance))
         {
-            problems.Add(Invariant($"{hardware.RamGiB:0.##} GiB RAM declared, {Gib(host.TotalRamBytes):0.#} GiB here"));
+            problems.Add(Invariant.Text($"{hardware.RamGiB:0.##} GiB RAM declared, {Gib(host.TotalRamBytes):0.#} GiB here"));
         }
         if (hardware.Cpu.PhysicalCores is { } physical && host.PhysicalCores is { } hostPhysical && physical > hostPhysical)
         {
-            problems.Add(Invariant($"{physical} physical cores declared, {hostPhysical} here"));
+            problems.Add(Invariant.Text($"{physical} physical cores declared, {hostPhysical} here"));
         }
         return problems.Count == 0 ? null : string.Join(", ", problems);
     }
@@ -281,5 +281,4 @@ public static class ProfileSelector
 
     private static double Gib(long bytes) => Units.ToGiB(bytes);
 
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -92,7 +92,7 @@ public static class Tuning
                     // A quantized V cache needs flash attention (llama.cpp refuses the context otherwise).
                     if (ProfileSchema.IsQuantized(kv.V) && fa == AutoSwitch.Off) continue;
                     var profile = loadWinner with { Load = loadWinner.Load with { FlashAttention = fa, UBatchSize = ubatch, KvCache = kv } };
-                    list.Add(Candidate(Invariant($"flash attention {(fa == AutoSwitch.On ? "on" : "off")}, ubatch {ubatch}, KV {Kv(kv.K)}/{Kv(kv.V)}"), profile, model, host));
+                    list.Add(Candidate(Invariant.Text($"flash attention {(fa == AutoSwitch.On ? "on" : "off")}, ubatch {ubatch}, KV {Kv(kv.K)}/{Kv(kv.V)}"), profile, model, host));
                 }
             }
         }
@@ -186,8 +186,8 @@ public static class Tuning
                 host.Avx2 ?? original.Hardware.Cpu.Avx2, host.Avx512 ?? original.Hardware.Cpu.Avx512),
             Storage = host.Storage != StorageKind.Unknown ? host.Storage : original.Hardware.Storage,
         };
-        var peak = winner.PeakRssBytes is { } bytes ? Invariant($", peak RSS {bytes / (double)Units.MiB:0} MiB") : string.Empty;
-        var description = Invariant(
+        var peak = winner.PeakRssBytes is { } bytes ? Invariant.Text($", peak RSS {bytes / (double)Units.MiB:0} MiB") : string.Empty;
+        var description = Invariant.Text(
             $"Tuned from {original.Name} on this machine for {modelFileName} (objective {original.Objective.ToString().ToLowerInvariant()}): {winner.Candidate.Label}, threads {threads}, batch threads {batchThreads}; measured generation {winner.GenerationTokensPerSecond:0.0} tok/s, prompt {winner.PromptTokensPerSecond:0.0} tok/s, time to first token {winner.TimeToFirstTokenSeconds:0.00} s, load {winner.LoadSeconds:0.00} s{peak}; {measuredCount} configurations measured in {elapsedSeconds:0} s.");
         return original with { Name = original.Name + "Tuned", Hardware = hardware, Load = load, Description = description };
     }
@@ -213,5 +213,4 @@ public static class Tuning
 
     private static string Kv(KvCacheType type) => type.ToString().ToLowerInvariant();
 
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
