@@ -75,7 +75,8 @@ public sealed class TuningTests
     [Fact]
     public void Thread_counts_run_from_one_to_the_logical_cores()
     {
-        Assert.Equal(new[] { 1, 2, 3, 4 }, Tuning.ThreadCounts(Host()));
+        Assert.Equal(new[] { 2, 1, 3, 4 }, Tuning.ThreadCounts(Host())); // the prior (physical cores) first
+        Assert.Equal(new[] { 1, 2, 3, 4 }, Tuning.ThreadCounts(Host() with { PhysicalCores = null }));
         Assert.Equal(Enumerable.Range(1, EvidenceThresholds.FallbackThreads), Tuning.ThreadCounts(new HostFacts()));
     }
 
@@ -87,6 +88,8 @@ public sealed class TuningTests
         // More than 3 % faster elsewhere: the fastest count.
         Assert.Equal(4, Tuning.ChooseThreads(new Dictionary<int, double> { [1] = 20, [2] = 30, [3] = 35, [4] = 40 }, 2));
         Assert.Equal(1, Tuning.ChooseThreads(new Dictionary<int, double> { [1] = 50, [2] = 30 }, 2));
+        // A curve cut short before the prior was measured: the prior stays.
+        Assert.Equal(2, Tuning.ChooseThreads(new Dictionary<int, double> { [1] = 7.2 }, 2));
         // No prior: the fastest, the fewest threads among equals.
         Assert.Equal(3, Tuning.ChooseThreads(new Dictionary<int, double> { [1] = 10, [2] = 30, [3] = 40, [4] = 40 }, null));
         // Nothing measured: the prior, else the fallback.

@@ -99,18 +99,27 @@ public static class Tuning
         return list;
     }
 
-    /// <summary>Stage 3: thread counts to measure, 1 … logical cores (physical when logical is unknown; the fallback when neither is).</summary>
+    /// <summary>
+    /// Stage 3: thread counts to measure, 1 … logical cores (physical when logical is unknown; the fallback when
+    /// neither is), the physical core count (the prior) first so that a short budget still measures it.
+    /// </summary>
     public static IReadOnlyList<int> ThreadCounts(HostFacts host)
     {
         if (host is null) throw new ArgumentNullException(nameof(host));
-        var max = host.LogicalCores ?? host.PhysicalCores ?? EvidenceThresholds.FallbackThreads;
-        return Enumerable.Range(1, Math.Max(1, Math.Min(max, ProfileParser.MaxCount))).ToArray();
+        var max = Math.Max(1, Math.Min(host.LogicalCores ?? host.PhysicalCores ?? EvidenceThresholds.FallbackThreads, ProfileParser.MaxCount));
+        var all = Enumerable.Range(1, max).ToList();
+        if (host.PhysicalCores is { } prior && prior >= 1 && prior <= max)
+        {
+            all.Remove(prior);
+            all.Insert(0, prior);
+        }
+        return all;
     }
 
     /// <summary>
     /// The thread count a measured curve calls for, with the physical core count as the prior: physical cores
-    /// unless another count was more than <see cref="EqualSpeedShare"/> faster (then the fastest). Without the prior
-    /// (unknown, or not measured), the fastest; among equals the fewest threads.
+    /// unless another count was measured more than <see cref="EqualSpeedShare"/> faster than it (then the fastest); a
+    /// prior that was not measured stays. Without a prior, the fastest; among equals the fewest threads.
     /// </summary>
     /// <param name="curve">Tokens/s per thread count (failed or unmeasured counts left out).</param>
     /// <param name="physicalCores">The prior.</param>
@@ -120,7 +129,12 @@ public static class Tuning
         var valid = curve.Where(p => p.Key > 0 && p.Value > 0 && !double.IsNaN(p.Value) && !double.IsInfinity(p.Value)).ToList();
         if (valid.Count == 0) return Math.Max(1, physicalCores ?? EvidenceThresholds.FallbackThreads);
         var best = valid.Max(p => p.Value);
-        if (physicalCores is { } prior && curve.TryGetValue(prior, out var atPrior) && atPrior >= EqualSpeedShare * best) return prior;
+        if (physicalCores is { } prior && prior > 0)
+        {
+            // Not measured at the prior (a budget cut the curve short): nothing to compare it with, so it stays.
+            if (!curve.TryGetValue(prior, out var atPrior) || !(atPrior > 0)) return prior;
+            if (atPrior >= EqualSpeedShare * best) return prior;
+        }
         return valid.Where(p => p.Value >= best).Min(p => p.Key);
     }
 
