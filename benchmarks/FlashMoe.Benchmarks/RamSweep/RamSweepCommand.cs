@@ -55,7 +55,7 @@ internal static class RamSweepCommand
             foreach (var quant in options.ExpertQuants)
             {
                 var path = SweepModels.Ensure(options.ModelDirectory, options.SizeBytes, quant, log);
-                models.Add((quant == GgmlType.Q4_0 ? "Q4_0 experts" : "Q8_0", path));
+                models.Add((quant == GgmlType.Q8_0 ? "Q8_0" : quant + " experts", path));
             }
         }
 

@@ -15,8 +15,9 @@ internal sealed record RamSweepOptions
 
           --model PATH          an existing GGUF (instead of --size/--quant)
           --size SIZE           size of the synthetic MoE to write (default 2GiB; 1.5GiB, 1800MiB, … )
-          --quant LIST          q8_0 (all Q8_0: nothing repacked) and/or q4_0 (Q4_0 experts, Q8_0 elsewhere: the
-                                experts are repacked on AVX2/AVX-512), comma-separated (default q8_0)
+          --quant LIST          q8_0 (all Q8_0: nothing repacked), q4_0 (Q4_0 experts, Q8_0 elsewhere: the experts are
+                                repacked on AVX2/AVX-512) and/or q4_k (Q4_K experts, a K-quant, also repacked on AVX2),
+                                comma-separated (default q8_0)
           --model-dir DIR       where synthetic models are written and reused (default /tmp/flashmoe-bench)
           --ratios LIST         RAM limits as multiples of the file size (default 1.5,1.15,1.05,1.02,1.0,0.95,0.9,0.85)
           --modes LIST          mmap,nommap (default both)
@@ -123,7 +124,8 @@ internal sealed record RamSweepOptions
     {
         "q8_0" => GgmlType.Q8_0,
         "q4_0" => GgmlType.Q4_0,
-        _ => throw new UsageException($"ramsweep: --quant takes q8_0 and/or q4_0, got '{text}'"),
+        "q4_k" => GgmlType.Q4_K,
+        _ => throw new UsageException($"ramsweep: --quant takes q8_0, q4_0 and/or q4_k, got '{text}'"),
     };
 
     private static IEnumerable<string> List(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
