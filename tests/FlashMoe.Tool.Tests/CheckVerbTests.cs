@@ -121,6 +121,20 @@ public sealed class CheckVerbTests : IDisposable
     }
 
     [Fact]
+    public void A_profile_name_declared_in_two_files_is_FM0004_at_the_later_one_as_the_generator_reports_it()
+    {
+        var first = Write("a.flashmoe.json", Seed(mmap: "false"));
+        var second = Write("b.flashmoe.json", Seed(mmap: "false"));
+
+        var result = ToolRun.Run("check", second, first);
+
+        Assert.True(result.ExitCode == ExitCodes.ErrorsFound, result.ToString());
+        var line = Assert.Single(result.Stdout.Split('\n'), l => l.Contains("FM0004", StringComparison.Ordinal));
+        Assert.StartsWith(second + "(3,5,", line);
+        Assert.Contains("error FM0004: Profile name 'ArcWorkstation' is already declared in a.flashmoe.json (line 3)", line);
+    }
+
+    [Fact]
     public void Only_the_selected_profiles_are_checked()
     {
         var two = Seed(mmap: "true").Replace("\"ArcWorkstation\": {", "\"Quiet\": { \"hardware\": { \"ramGiB\": 64 }, \"model\": { \"sizeGiB\": 4 } },\n    \"ArcWorkstation\": {");

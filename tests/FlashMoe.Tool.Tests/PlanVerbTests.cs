@@ -62,6 +62,22 @@ public sealed class PlanVerbTests : IDisposable
     }
 
     [Fact]
+    public void A_model_file_given_beside_a_profile_replaces_its_declared_facts()
+    {
+        var model = Path.Combine(_dir, "tiny.gguf");
+        SyntheticModel.Write(SyntheticPresets.TinyMoe, model);
+
+        var result = ToolRun.Run("plan", model, "--profile", SampleProfiles + ":SmallCpuBox", "--json");
+
+        Assert.True(result.ExitCode == ExitCodes.Ok, result.ToString());
+        using var json = JsonDocument.Parse(result.Stdout);
+        var source = json.RootElement.GetProperty("profiles")[0].GetProperty("model");
+        Assert.Equal("file", source.GetProperty("source").GetString());
+        Assert.Equal(Path.GetFullPath(model), source.GetProperty("path").GetString());
+        Assert.Equal(SyntheticPresets.TinyMoe.Layers, source.GetProperty("layers").GetInt32());
+    }
+
+    [Fact]
     public void Load_flags_describe_the_profile_for_a_model_file()
     {
         var model = Path.Combine(_dir, "tiny.gguf");
