@@ -133,7 +133,8 @@ public class ProfileGeneratorDiagnosticTests
         Assert.Equal(FilePath, span.Path);
         Assert.Equal((line, column), (span.StartLinePosition.Line + 1, span.StartLinePosition.Character + 1));
         Assert.Equal(offset, diagnostic.Location.SourceSpan.Start);
-        Assert.Equal("docs/diagnostics.md#" + id.ToLowerInvariant(), diagnostic.Descriptor.HelpLinkUri);
+        Assert.Equal(DiagnosticCatalog.Find(id)!.HelpLink, diagnostic.Descriptor.HelpLinkUri);
+        Assert.StartsWith("https://", diagnostic.Descriptor.HelpLinkUri, StringComparison.Ordinal);
     }
 
     [Fact]
