@@ -31,12 +31,7 @@ public sealed record FlashMoeDiagnosticDescriptor(
     string Category)
 {
     /// <summary>Absolute link to this ID's section of docs/diagnostics.md in the project's repository.</summary>
-    public string HelpLink => ProjectRepository.DiagnosticsPage + "#" + Anchor(Id);
-
-    // GitHub's heading anchors are lower case: this is the anchor's spelling, not a normalization for comparison.
-#pragma warning disable CA1308 // Normalize strings to uppercase
-    private static string Anchor(string id) => id.ToLowerInvariant();
-#pragma warning restore CA1308
+    public string HelpLink => ProjectRepository.DiagnosticsPage + "#" + Invariant.Lower(Id);
 
     /// <summary>Formats the message with invariant culture (stable across machines).</summary>
     public string Format(params object?[] args) => string.Format(CultureInfo.InvariantCulture, MessageFormat, args);
