@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using FlashMoe.Gguf;
 
 namespace FlashMoe.Synthetic;
@@ -59,7 +60,7 @@ public static class SyntheticPresets
     /// <summary>Looks a preset up by name (case-insensitive).</summary>
     public static bool TryGet(string name, out SyntheticModelSpec spec)
     {
-        switch (name?.ToLowerInvariant())
+        switch (Names.FirstOrDefault(known => string.Equals(known, name, StringComparison.OrdinalIgnoreCase)))
         {
             case "tiny-dense": spec = TinyDense; return true;
             case "tiny-moe": spec = TinyMoe; return true;
