@@ -27,7 +27,11 @@ internal static class InspectCommand
         Exit codes: 0 ok, 2 bad arguments, 3 malformed GGUF (error FM01xx on stderr), 4 file cannot be read.
         """;
 
-    public static int Run(string[] args) => Run(args, Console.OpenStandardOutput(), Console.Error);
+    public static int Run(string[] args)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        return Run(args, stdout, Console.Error);
+    }
 
     /// <summary>The verb with its output streams given (the tests run it in-process).</summary>
     public static int Run(string[] args, Stream stdout, TextWriter stderr)

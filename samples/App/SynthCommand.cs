@@ -175,12 +175,12 @@ internal static class SynthCommand
         return (path, spec, presetName, target);
     }
 
-    private static GgmlType ParseType(string option, string text) => text.ToLowerInvariant() switch
+    private static GgmlType ParseType(string option, string text) => text.ToUpperInvariant() switch
     {
-        "f32" => GgmlType.F32,
-        "f16" => GgmlType.F16,
-        "q8_0" => GgmlType.Q8_0,
-        "q4_0" => GgmlType.Q4_0,
+        "F32" => GgmlType.F32,
+        "F16" => GgmlType.F16,
+        "Q8_0" => GgmlType.Q8_0,
+        "Q4_0" => GgmlType.Q4_0,
         _ => throw new UsageException($"synth: {option} must be f32, f16, q8_0 or q4_0, got '{text}'."),
     };
 
