@@ -60,7 +60,9 @@ public sealed class PackageFeedFixture : IAsyncLifetime
     public string SnupkgPath => Path.Combine(FeedDirectory, $"FlashMoe.{Version}.snupkg");
 
     /// <summary>Where consumers find the package once restored (for assertions on what the build loaded).</summary>
+#pragma warning disable CA1308 // Normalize strings to uppercase: NuGet spells package folders in lower case.
     public string RestoredPackageDirectory => Path.Combine(PackagesDirectory, "flashmoe", Version.ToLowerInvariant());
+#pragma warning restore CA1308
 
     /// <summary>The `dotnet pack` run.</summary>
     public ProcessResult? PackResult { get; private set; }
