@@ -3,7 +3,11 @@ using System.Threading.Tasks;
 
 namespace FlashMoe.Sample;
 
-/// <summary>Entry point: dispatches the verbs. No arguments runs the main job (synthetic model end to end).</summary>
+/// <summary>
+/// Entry point. No arguments runs the main job (synthetic model end to end); `run` does the same with a named
+/// profile and a real model. Inspecting, planning, checking and writing synthetic models are the `flashmoe` tool's
+/// verbs (src/FlashMoe.Tool): this sample keeps only what shows how an app uses the library.
+/// </summary>
 internal static class Program
 {
     private static async Task<int> Main(string[] args)
@@ -14,8 +18,6 @@ internal static class Program
         {
             return verb switch
             {
-                "synth" => SynthCommand.Run(rest),
-                "inspect" => InspectCommand.Run(rest),
                 "run" => await RunCommand.RunAsync(rest, demo: false),
                 "demo" => await RunCommand.RunAsync(rest, demo: true),
                 "-h" or "--help" or "help" => Usage(0),
@@ -36,8 +38,7 @@ internal static class Program
             FlashMoe sample
               (no arguments)                      make a small synthetic MoE model, plan, load and generate
               run --profile NAME [--model PATH]    plan, load and generate with a named profile (see run --help)
-              synth <out.gguf> [options]           write a synthetic llama-architecture GGUF (see synth --help)
-              inspect <file.gguf> [--json]         print the model summary read from the GGUF header
+            The flashmoe tool (src/FlashMoe.Tool) inspects, plans, checks and writes synthetic models.
             """);
         return exitCode;
     }

@@ -18,16 +18,16 @@ internal enum WeightFill
 /// Deterministic random tensor data: the bytes of a tensor depend only on (seed, tensor name, type, size), never on
 /// chunking, so the same seed gives an identical file. Generated in fixed-size chunks, so memory stays constant.
 /// </summary>
+/// <remarks>
+/// Quantised blocks are random bytes with their scale fields overwritten: every quant index of every ggml block type
+/// is valid (the IQ grids have 2^bits entries), so only the scales need care. They are finite and chosen so that a
+/// weight's spread is ≈ 0.05 (see <see cref="BlockScales"/>), which keeps activations and logits finite through the layers.
+/// </remarks>
 internal sealed class RandomWeights
 {
-    /// <summary>Types whose random blocks are known to be valid for llama.cpp (docs/evidence.md#writing-a-gguf-that-llamacpp-accepts).</summary>
-    public static bool IsSupported(GgmlType type) => type is GgmlType.F32 or GgmlType.F16 or GgmlType.Q8_0 or GgmlType.Q4_0;
+    /// <summary>Types this writer produces data for: every type found in real GGUF files.</summary>
+    public static bool IsSupported(GgmlType type) => BlockScales.IsSupported(type);
 
-    // Target weight spread; the quantised scales are chosen so that scale × std(quant) ≈ this.
-    private const double WeightStd = 0.05;
-    // std of a uniform int8 in [-128, 127] and of a uniform Q4_0 nibble in [-8, 7] (docs/evidence.md#writing-a-gguf-that-llamacpp-accepts: "std/74", "std/4.6").
-    private const double Q8Std = 73.9;
-    private const double Q4Std = 4.61;
     private const int ChunkTarget = 1 << 20;
 
     private readonly byte[] _bytes;
@@ -43,41 +43,30 @@ internal sealed class RandomWeights
     /// <summary>Writes the data of <paramref name="tensor"/> (the writer's current tensor) in chunks.</summary>
     public void Write(GgufWriter writer, GgufTensorLayout tensor, WeightFill fill, ulong seed)
     {
-        if (!IsSupported(tensor.Type)) throw new NotSupportedException($"Random data for {tensor.Type} is not supported (F32, F16, Q8_0, Q4_0 are).");
+        if (!IsSupported(tensor.Type)) throw new NotSupportedException($"Random data for {tensor.Type} is not supported.");
         var info = GgmlTypeTable.Get(tensor.Type);
         // A chunk is a whole number of blocks and of 8-byte words, so every chunk starts on a block boundary and the
         // random stream is the same however the tensor is cut.
         var unit = info.BytesPerBlock * 8;
         var chunk = ChunkTarget / unit * unit;
         var rng = new Xoshiro256(MixSeed(seed, tensor.Name));
-        var scale = ScaleBits(tensor.Type);
         for (long done = 0; done < tensor.Bytes;)
         {
             var length = (int)Math.Min(chunk, tensor.Bytes - done);
             var words = (length + 7) / 8;
             for (var i = 0; i < words; i++) _words[i] = rng.Next();
             Buffer.BlockCopy(_words, 0, _bytes, 0, length);
-            Shape(tensor.Type, fill, length, scale);
+            Shape(tensor.Type, fill, length);
             writer.WriteTensorData(_bytes, 0, length);
             done += length;
         }
     }
 
-    private void Shape(GgmlType type, WeightFill fill, int length, ushort scale)
+    private void Shape(GgmlType type, WeightFill fill, int length)
     {
         var b = _bytes;
         switch (type)
         {
-            case GgmlType.Q8_0:
-            case GgmlType.Q4_0:
-                // Block = f16 scale + quants; random quant bytes are always valid, the scale must be finite and small.
-                var blockBytes = GgmlTypeTable.Get(type).BytesPerBlock;
-                for (var i = 0; i < length; i += blockBytes)
-                {
-                    b[i] = (byte)scale;
-                    b[i + 1] = (byte)(scale >> 8);
-                }
-                break;
             case GgmlType.F16:
                 for (var i = 0; i < length; i += 2)
                 {
@@ -86,6 +75,18 @@ internal sealed class RandomWeights
                     var h = fill == WeightFill.Norm
                         ? 0x3C00u | (r & 0x1F)
                         : (r & 0x83FFu) | ((8u + ((r >> 10) & 3u)) << 10);
+                    b[i] = (byte)h;
+                    b[i + 1] = (byte)(h >> 8);
+                }
+                break;
+            case GgmlType.BF16:
+                for (var i = 0; i < length; i += 2)
+                {
+                    var r = (uint)(b[i] | (b[i + 1] << 8));
+                    // bf16 is the upper half of an f32: sign, 8 exponent bits, 7 mantissa bits; same spread as F32 below.
+                    var h = fill == WeightFill.Norm
+                        ? 0x3F80u | (r & 0x1)
+                        : (r & 0x807Fu) | ((120u + ((r >> 7) & 3u)) << 7);
                     b[i] = (byte)h;
                     b[i + 1] = (byte)(h >> 8);
                 }
@@ -103,15 +104,11 @@ internal sealed class RandomWeights
                     b[i + 3] = (byte)(f >> 24);
                 }
                 break;
+            default:
+                BlockScales.Get(type).Apply(b, length);
+                break;
         }
     }
-
-    private static ushort ScaleBits(GgmlType type) => type switch
-    {
-        GgmlType.Q8_0 => HalfBits.FromSingle((float)(WeightStd / Q8Std)),
-        GgmlType.Q4_0 => HalfBits.FromSingle((float)(WeightStd / Q4Std)),
-        _ => 0,
-    };
 
     private static ulong MixSeed(ulong seed, string name)
     {

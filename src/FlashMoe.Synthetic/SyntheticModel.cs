@@ -34,15 +34,13 @@ public sealed record SyntheticModelLayout(
     public int TensorCount => Tensors.Count;
 }
 
-/// <summary>Writes synthetic llama-architecture GGUF models that llama.cpp (LLamaSharp 0.30) loads and runs.</summary>
+/// <summary>Writes synthetic GGUF models (llama, deepseek2, qwen3moe, gpt-oss) that llama.cpp (LLamaSharp 0.30) loads and runs.</summary>
 public static class SyntheticModel
 {
-    private const string Arch = "llama";
-
     /// <summary>The file <paramref name="spec"/> would produce, computed without writing anything.</summary>
     public static SyntheticModelLayout Plan(SyntheticModelSpec spec)
     {
-        var model = Describe(spec);
+        var model = SyntheticModelBuilder.Describe(spec);
         using var writer = new GgufWriter(Stream.Null, spec.EffectiveAlignment, leaveOpen: true);
         return Lay(model, writer);
     }
@@ -54,7 +52,7 @@ public static class SyntheticModel
     public static SyntheticModelLayout Write(SyntheticModelSpec spec, string path, IProgress<long>? progress = null)
     {
         if (path is null) throw new ArgumentNullException(nameof(path));
-        var model = Describe(spec);
+        var model = SyntheticModelBuilder.Describe(spec);
         // 1 MiB buffer: tensor chunks are 1 MiB, so writes go straight through.
         var stream = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, 1 << 20);
         try
@@ -76,7 +74,7 @@ public static class SyntheticModel
     public static SyntheticModelLayout Write(SyntheticModelSpec spec, Stream output, IProgress<long>? progress = null)
     {
         if (output is null) throw new ArgumentNullException(nameof(output));
-        var model = Describe(spec);
+        var model = SyntheticModelBuilder.Describe(spec);
         if (spec.Sparse && !output.CanSeek) throw new ArgumentException("A sparse model needs a seekable stream.", nameof(output));
         return WriteModel(model, output, progress);
     }
@@ -101,9 +99,12 @@ public static class SyntheticModel
         // Each step halves or doubles a width, so 64 steps cover any 64-bit target.
         for (var step = 0; step < 64; step++)
         {
-            var one = Plan(current with { Layers = 1 }).FileBytes;
-            var perLayer = Plan(current with { Layers = 2 }).FileBytes - one;
-            var exact = (double)(targetFileBytes - (one - perLayer)) / perLayer;
+            // Measure the step from the first block that is like the rest (past deepseek2's leading dense blocks).
+            var leading = current.Architecture == SyntheticArchitecture.Deepseek2 ? Math.Max(0, current.LeadingDenseLayers) : 0;
+            var baseLayers = Math.Max(1, Math.Min(maxLayers - 1, leading + 1));
+            var one = Plan(current with { Layers = baseLayers }).FileBytes;
+            var perLayer = Plan(current with { Layers = baseLayers + 1 }).FileBytes - one;
+            var exact = baseLayers + ((double)(targetFileBytes - one) / perLayer);
             SyntheticModelSpec? next = null;
             if (exact > maxLayers + 0.5 && !narrowed)
             {
@@ -120,24 +121,64 @@ public static class SyntheticModel
                 if (exact < 0.5)
                 {
                     throw new ArgumentOutOfRangeException(nameof(targetFileBytes), targetFileBytes,
-                        $"The target is smaller than the smallest model of this shape ({one} bytes with one layer).");
+                        $"The target is smaller than the smallest model of this shape ({Plan(current with { Layers = 1 }).FileBytes} bytes with one layer).");
                 }
-                return current with { Layers = (int)Math.Max(1, Math.Min(maxLayers, Math.Round(exact))) };
+                return ClosestLayerCount(current, targetFileBytes, maxLayers);
             }
             current = next;
         }
         throw new InvalidOperationException("FitToSize did not converge.");
     }
 
-    /// <summary>The llama_ftype (<c>general.file_type</c>) for a main weight type: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q4_0 2, MOSTLY_Q8_0 7.</summary>
+    /// <summary>
+    /// The llama_ftype (<c>general.file_type</c>, enum llama_ftype in llama.h) of a file whose main weight type is
+    /// <paramref name="type"/>; a K type maps to its _S variant (uniform, no mix).
+    /// </summary>
     public static int FileTypeOf(GgmlType type) => type switch
     {
         GgmlType.F32 => 0,
         GgmlType.F16 => 1,
         GgmlType.Q4_0 => 2,
+        GgmlType.Q4_1 => 3,
         GgmlType.Q8_0 => 7,
+        GgmlType.Q5_0 => 8,
+        GgmlType.Q5_1 => 9,
+        GgmlType.Q2_K => 10,
+        GgmlType.Q3_K => 11,
+        GgmlType.Q4_K => 14,
+        GgmlType.Q5_K => 16,
+        GgmlType.Q6_K => 18,
+        GgmlType.IQ2_XXS => 19,
+        GgmlType.IQ2_XS => 20,
+        GgmlType.IQ3_XXS => 23,
+        GgmlType.IQ1_S => 24,
+        GgmlType.IQ4_NL => 25,
+        GgmlType.IQ3_S => 26,
+        GgmlType.IQ2_S => 28,
+        GgmlType.IQ4_XS => 30,
+        GgmlType.IQ1_M => 31,
+        GgmlType.BF16 => 32,
+        GgmlType.MXFP4 => 38,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "No llama_ftype for this type here."),
     };
+
+    // The size grows with the layer count, but not by a constant step: deepseek2's first blocks are dense and the
+    // recipes give some layers more bits (which layers depends on the count). So search the count itself.
+    private static SyntheticModelSpec ClosestLayerCount(SyntheticModelSpec spec, long targetFileBytes, int maxLayers)
+    {
+        long SizeAt(int layers) => Plan(spec with { Layers = layers }).FileBytes;
+        int low = 1, high = maxLayers;
+        // Smallest count whose file reaches the target (or maxLayers).
+        while (low < high)
+        {
+            var middle = low + ((high - low) / 2);
+            if (SizeAt(middle) >= targetFileBytes) high = middle;
+            else low = middle + 1;
+        }
+        var best = low;
+        if (best > 1 && targetFileBytes - SizeAt(best - 1) < SizeAt(best) - targetFileBytes) best--;
+        return spec with { Layers = best };
+    }
 
     private static SyntheticModelSpec? Narrower(SyntheticModelSpec spec)
     {
@@ -200,101 +241,5 @@ public static class SyntheticModel
         }
         return new SyntheticModelLayout(model.Spec, writer.HeaderBytes, writer.DataOffset, writer.FileLength, tensorBytes, parameters,
             model.VocabSize, writer.MetadataCount, model.FileType, new EquatableArray<GgufTensorLayout>(writer.Tensors));
-    }
-
-    private sealed record TensorPlan(string Name, GgmlType Type, long[] Dimensions, WeightFill Fill);
-
-    private sealed record ModelDescription(SyntheticModelSpec Spec, List<KeyValuePair<string, GgufMetadataValue>> Metadata, List<TensorPlan> Tensors, int VocabSize, int FileType);
-
-    private static ModelDescription Describe(SyntheticModelSpec spec)
-    {
-        if (spec is null) throw new ArgumentNullException(nameof(spec));
-        spec.EnsureValid();
-        var vocab = SyntheticVocab.Build(spec.ExtraVocabPieces, spec.VocabSize);
-        long embd = spec.EmbeddingLength, nVocab = vocab.Count;
-        long headDim = spec.HeadDimension, qDim = headDim * spec.HeadCount, kvDim = headDim * spec.KvHeadCount;
-        long ff = spec.IsMoe ? spec.EffectiveExpertFeedForwardLength : spec.FeedForwardLength;
-        var w = spec.WeightType;
-        var x = spec.EffectiveExpertWeightType;
-
-        // Shapes: ne0 (row length) first, as llama.cpp's llama architecture creates them (docs/evidence.md#writing-a-gguf-that-llamacpp-accepts).
-        var tensors = new List<TensorPlan> { new("token_embd.weight", w, new[] { embd, nVocab }, WeightFill.Weight) };
-        for (var i = 0; i < spec.Layers; i++)
-        {
-            var p = $"blk.{i}.";
-            tensors.Add(new(p + "attn_norm.weight", GgmlType.F32, new[] { embd }, WeightFill.Norm));
-            tensors.Add(new(p + "attn_q.weight", w, new[] { embd, qDim }, WeightFill.Weight));
-            tensors.Add(new(p + "attn_k.weight", w, new[] { embd, kvDim }, WeightFill.Weight));
-            tensors.Add(new(p + "attn_v.weight", w, new[] { embd, kvDim }, WeightFill.Weight));
-            tensors.Add(new(p + "attn_output.weight", w, new[] { qDim, embd }, WeightFill.Weight));
-            tensors.Add(new(p + "ffn_norm.weight", GgmlType.F32, new[] { embd }, WeightFill.Norm));
-            if (spec.IsMoe)
-            {
-                long experts = spec.ExpertCount;
-                // The router stays F32, as real converters write it.
-                tensors.Add(new(p + "ffn_gate_inp.weight", GgmlType.F32, new[] { embd, experts }, WeightFill.Weight));
-                tensors.Add(new(p + "ffn_gate_exps.weight", x, new[] { embd, ff, experts }, WeightFill.Weight));
-                tensors.Add(new(p + "ffn_down_exps.weight", x, new[] { ff, embd, experts }, WeightFill.Weight));
-                tensors.Add(new(p + "ffn_up_exps.weight", x, new[] { embd, ff, experts }, WeightFill.Weight));
-            }
-            else
-            {
-                tensors.Add(new(p + "ffn_gate.weight", w, new[] { embd, ff }, WeightFill.Weight));
-                tensors.Add(new(p + "ffn_down.weight", w, new[] { ff, embd }, WeightFill.Weight));
-                tensors.Add(new(p + "ffn_up.weight", w, new[] { embd, ff }, WeightFill.Weight));
-            }
-        }
-        tensors.Add(new("output_norm.weight", GgmlType.F32, new[] { embd }, WeightFill.Norm));
-        tensors.Add(new("output.weight", w, new[] { embd, nVocab }, WeightFill.Weight));
-
-        var fileType = FileTypeOf(MainWeightType(tensors));
-        var metadata = new List<KeyValuePair<string, GgufMetadataValue>>();
-        void Add(string key, GgufMetadataValue value) => metadata.Add(new KeyValuePair<string, GgufMetadataValue>(key, value));
-        Add("general.architecture", GgufMetadataValue.String(Arch));
-        Add("general.name", GgufMetadataValue.String(spec.Name));
-        Add("general.file_type", GgufMetadataValue.UInt32((uint)fileType));
-        if (fileType != 0 && fileType != 1) Add("general.quantization_version", GgufMetadataValue.UInt32(2));
-        if (spec.Alignment is { } alignment) Add(GgufWriter.AlignmentKey, GgufMetadataValue.UInt32((uint)alignment));
-        // llama.cpp reads its integer hyper-parameters as u32 (a u64 fails to load: docs/evidence.md#writing-a-gguf-that-llamacpp-accepts).
-        Add("llama.context_length", GgufMetadataValue.UInt32((uint)spec.ContextLength));
-        Add("llama.embedding_length", GgufMetadataValue.UInt32((uint)embd));
-        Add("llama.block_count", GgufMetadataValue.UInt32((uint)spec.Layers));
-        Add("llama.feed_forward_length", GgufMetadataValue.UInt32((uint)ff));
-        Add("llama.attention.head_count", GgufMetadataValue.UInt32((uint)spec.HeadCount));
-        Add("llama.attention.head_count_kv", GgufMetadataValue.UInt32((uint)spec.KvHeadCount));
-        // n_rot must equal the head dimension ("invalid n_rot: 32, expected 64" otherwise).
-        Add("llama.rope.dimension_count", GgufMetadataValue.UInt32((uint)headDim));
-        Add("llama.rope.freq_base", GgufMetadataValue.Float32(spec.RopeFreqBase));
-        Add("llama.attention.layer_norm_rms_epsilon", GgufMetadataValue.Float32(spec.RmsNormEpsilon));
-        Add("llama.vocab_size", GgufMetadataValue.UInt32((uint)nVocab));
-        if (spec.IsMoe)
-        {
-            Add("llama.expert_count", GgufMetadataValue.UInt32((uint)spec.ExpertCount));
-            Add("llama.expert_used_count", GgufMetadataValue.UInt32((uint)spec.ExpertUsedCount));
-            Add("llama.expert_feed_forward_length", GgufMetadataValue.UInt32((uint)ff));
-        }
-        Add("tokenizer.ggml.model", GgufMetadataValue.String("llama"));
-        Add("tokenizer.ggml.tokens", GgufMetadataValue.StringArray(vocab.Tokens));
-        Add("tokenizer.ggml.scores", GgufMetadataValue.Float32Array(vocab.Scores));
-        Add("tokenizer.ggml.token_type", GgufMetadataValue.Int32Array(vocab.TokenTypes));
-        Add("tokenizer.ggml.bos_token_id", GgufMetadataValue.UInt32(SyntheticVocab.BosId));
-        Add("tokenizer.ggml.eos_token_id", GgufMetadataValue.UInt32(SyntheticVocab.EosId));
-        Add("tokenizer.ggml.unknown_token_id", GgufMetadataValue.UInt32(SyntheticVocab.UnknownId));
-        Add("tokenizer.ggml.add_bos_token", GgufMetadataValue.Bool(true));
-        Add("tokenizer.ggml.add_eos_token", GgufMetadataValue.Bool(false));
-        return new ModelDescription(spec, metadata, tensors, vocab.Count, fileType);
-    }
-
-    // The type holding most weight bytes (norms and the router excluded): what llama.cpp's ftype names.
-    private static GgmlType MainWeightType(List<TensorPlan> tensors)
-    {
-        var bytes = new Dictionary<GgmlType, long>();
-        foreach (var t in tensors)
-        {
-            if (t.Fill == WeightFill.Norm || t.Name.EndsWith("ffn_gate_inp.weight", StringComparison.Ordinal)) continue;
-            bytes.TryGetValue(t.Type, out var sum);
-            bytes[t.Type] = sum + (GgmlTypeTable.TensorBytes(t.Type, t.Dimensions) ?? 0);
-        }
-        return bytes.OrderByDescending(p => p.Value).ThenBy(p => p.Key).First().Key;
     }
 }

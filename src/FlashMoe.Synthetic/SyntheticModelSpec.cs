@@ -5,13 +5,17 @@ using FlashMoe.Gguf;
 namespace FlashMoe.Synthetic;
 
 /// <summary>
-/// Shape and contents of a synthetic llama-architecture model. With <see cref="ExpertCount"/> &gt; 0 every block is
-/// a Mixture-of-Experts block (llama.cpp's llama architecture has no mixed dense/MoE stacks).
+/// Shape and contents of a synthetic model. Keys are named <c>{arch}.…</c> after <see cref="Architecture"/>; the
+/// <c>llama.…</c> names below stand for any architecture. In the llama architecture with <see cref="ExpertCount"/>
+/// &gt; 0 every block is a Mixture-of-Experts block; deepseek2 has <see cref="LeadingDenseLayers"/> dense blocks first.
 /// </summary>
 public sealed record SyntheticModelSpec
 {
     /// <summary><c>general.name</c>.</summary>
     public string Name { get; init; } = "flashmoe-synthetic";
+
+    /// <summary><c>general.architecture</c>: which tensors and hyper-parameters llama.cpp expects.</summary>
+    public SyntheticArchitecture Architecture { get; init; } = SyntheticArchitecture.Llama;
 
     /// <summary><c>llama.block_count</c>.</summary>
     public int Layers { get; init; } = 2;
@@ -22,11 +26,75 @@ public sealed record SyntheticModelSpec
     /// <summary>Dense FFN width (<c>llama.feed_forward_length</c> of a dense model). Also the expert width when <see cref="ExpertFeedForwardLength"/> is null.</summary>
     public int FeedForwardLength { get; init; } = 256;
 
-    /// <summary><c>llama.attention.head_count</c>; the head dimension is <see cref="EmbeddingLength"/> / heads.</summary>
+    /// <summary><c>llama.attention.head_count</c>; the head dimension is <see cref="HeadLength"/>, or <see cref="EmbeddingLength"/> / heads.</summary>
     public int HeadCount { get; init; } = 4;
 
-    /// <summary><c>llama.attention.head_count_kv</c> (GQA); divides <see cref="HeadCount"/>.</summary>
+    /// <summary><c>llama.attention.head_count_kv</c> (GQA); divides <see cref="HeadCount"/>. Not used by deepseek2 (MLA caches one latent head).</summary>
     public int KvHeadCount { get; init; } = 2;
+
+    /// <summary>
+    /// <c>attention.key_length</c> = <c>value_length</c> (the head dimension), or null for <see cref="EmbeddingLength"/> /
+    /// <see cref="HeadCount"/>. Qwen3-MoE (128) and GPT-OSS (64) heads are not embd / heads wide. Not used by deepseek2.
+    /// </summary>
+    public int? HeadLength { get; init; }
+
+    /// <summary>deepseek2 MLA: <c>attention.q_lora_rank</c>; 0 = no query compression (one <c>attn_q</c>, as the lite models).</summary>
+    public int QLoraRank { get; init; }
+
+    /// <summary>deepseek2 MLA: <c>attention.kv_lora_rank</c>, the width of the compressed KV latent that is cached.</summary>
+    public int KvLoraRank { get; init; }
+
+    /// <summary>deepseek2 MLA: the RoPE part of a query/key head (qk_rope_head_dim, <c>rope.dimension_count</c>).</summary>
+    public int RopeHeadLength { get; init; }
+
+    /// <summary>deepseek2 MLA: the non-RoPE part of a query/key head (qk_nope_head_dim).</summary>
+    public int NopeHeadLength { get; init; }
+
+    /// <summary>deepseek2 MLA: the value head (v_head_dim, <c>attention.value_length_mla</c>).</summary>
+    public int ValueHeadLength { get; init; }
+
+    /// <summary>
+    /// deepseek2: write MLA in the legacy unsplit form (one <c>attn_kv_b</c>, no <c>key_length_mla</c>) of files
+    /// converted before llama.cpp's MLA support (April 2025). llama.cpp then runs it as plain multi-head attention and
+    /// caches full K (nope + rope) and V heads for every head instead of the latent.
+    /// </summary>
+    public bool LegacyMla { get; init; }
+
+    /// <summary>deepseek2: <c>leading_dense_block_count</c>, blocks with a dense FFN of <see cref="FeedForwardLength"/> before the MoE blocks (capped at <see cref="Layers"/>).</summary>
+    public int LeadingDenseLayers { get; init; }
+
+    /// <summary>deepseek2: <c>expert_shared_count</c>, always-on experts of <see cref="ExpertFeedForwardLength"/> each (one tensor set of n × that width).</summary>
+    public int SharedExpertCount { get; init; }
+
+    /// <summary>deepseek2: <c>expert_weights_scale</c> (routed expert output × this).</summary>
+    public float ExpertWeightsScale { get; init; } = 1f;
+
+    /// <summary>deepseek2: <c>expert_weights_norm</c> (routed weights normalised to sum 1).</summary>
+    public bool ExpertWeightsNorm { get; init; }
+
+    /// <summary>deepseek2: <c>expert_gating_func</c>; sigmoid also writes the <c>exp_probs_b</c> bias (DeepSeek-V3's routing bias).</summary>
+    public SyntheticExpertGating ExpertGating { get; init; } = SyntheticExpertGating.Softmax;
+
+    /// <summary>YaRN <c>rope.scaling.factor</c>, or null for no rope scaling keys.</summary>
+    public float? YarnFactor { get; init; }
+
+    /// <summary>YaRN <c>rope.scaling.original_context_length</c>.</summary>
+    public int YarnOriginalContextLength { get; init; } = 4096;
+
+    /// <summary>YaRN <c>rope.scaling.yarn_log_multiplier</c> (deepseek2), or null for none.</summary>
+    public float? YarnLogMultiplier { get; init; }
+
+    /// <summary>gpt-oss: <c>attention.sliding_window</c>, the window of the sliding-window layers.</summary>
+    public int SlidingWindow { get; init; }
+
+    /// <summary>gpt-oss: <c>attention.sliding_window_pattern</c>: every n-th layer is full attention, the others slide (llama.cpp's default 2).</summary>
+    public int SlidingWindowPattern { get; init; } = 2;
+
+    /// <summary>
+    /// A per-tensor type mix mirroring released files, or null for <see cref="WeightType"/> and
+    /// <see cref="ExpertWeightType"/> everywhere. See <see cref="SyntheticRecipes"/>.
+    /// </summary>
+    public SyntheticRecipe? Recipe { get; init; }
 
     /// <summary><c>llama.expert_count</c>; 0 = dense.</summary>
     public int ExpertCount { get; init; }
@@ -50,10 +118,13 @@ public sealed record SyntheticModelSpec
     /// <summary><c>llama.context_length</c> (training context).</summary>
     public int ContextLength { get; init; } = 2048;
 
-    /// <summary>Type of the 2-D weights (embedding, output, attention, dense FFN). F32, F16, Q8_0 or Q4_0.</summary>
+    /// <summary>
+    /// Type of the weights outside the routed experts (embedding, output, attention, dense and shared FFN), any of
+    /// <see cref="SyntheticWeightTypes.All"/>; norms, biases and the router stay F32. Ignored under a <see cref="Recipe"/>.
+    /// </summary>
     public GgmlType WeightType { get; init; } = GgmlType.Q8_0;
 
-    /// <summary>Type of the expert tensors, or null for <see cref="WeightType"/>.</summary>
+    /// <summary>Type of the routed expert tensors, or null for <see cref="WeightType"/>. Ignored under a <see cref="Recipe"/>.</summary>
     public GgmlType? ExpertWeightType { get; init; }
 
     /// <summary>Seed of the random weights: same seed → identical bytes.</summary>
@@ -74,8 +145,28 @@ public sealed record SyntheticModelSpec
     /// <summary>True when the blocks are Mixture-of-Experts.</summary>
     public bool IsMoe => ExpertCount > 0;
 
-    /// <summary>Head dimension = <see cref="EmbeddingLength"/> / <see cref="HeadCount"/> (also <c>llama.rope.dimension_count</c>).</summary>
-    public int HeadDimension => HeadCount > 0 ? EmbeddingLength / HeadCount : 0;
+    /// <summary>
+    /// The query/key head dimension: <see cref="HeadLength"/> or <see cref="EmbeddingLength"/> / <see cref="HeadCount"/>
+    /// (also <c>rope.dimension_count</c>); for deepseek2 the decompressed MLA head, nope + rope.
+    /// </summary>
+    public int HeadDimension => Architecture == SyntheticArchitecture.Deepseek2
+        ? NopeHeadLength + RopeHeadLength
+        : HeadLength ?? (HeadCount > 0 ? EmbeddingLength / HeadCount : 0);
+
+    /// <summary>
+    /// <c>attention.head_count_kv</c> as written: <see cref="KvHeadCount"/>, except deepseek2, whose split MLA caches
+    /// one latent "head" (1) and whose legacy form caches every head (<see cref="HeadCount"/>).
+    /// </summary>
+    public int EffectiveKvHeadCount => Architecture == SyntheticArchitecture.Deepseek2 ? (LegacyMla ? HeadCount : 1) : KvHeadCount;
+
+    /// <summary>The leading dense blocks actually written (deepseek2 only).</summary>
+    public int EffectiveLeadingDenseLayers => Architecture == SyntheticArchitecture.Deepseek2 ? Math.Max(0, Math.Min(LeadingDenseLayers, Layers)) : 0;
+
+    /// <summary>
+    /// The query compression actually written: llama.cpp treats a deepseek2 model of 26 or 27 blocks (or 48 with a
+    /// 128 256 vocab) as a "lite" model that never reads <c>q_lora_rank</c>, so those get a plain <c>attn_q</c>.
+    /// </summary>
+    public int EffectiveQLoraRank => Layers is 26 or 27 || (Layers == 48 && VocabSize == 128256) ? 0 : QLoraRank;
 
     /// <summary>The expert tensors' type.</summary>
     public GgmlType EffectiveExpertWeightType => ExpertWeightType ?? WeightType;
@@ -98,15 +189,46 @@ public sealed record SyntheticModelSpec
         Require(!string.IsNullOrEmpty(Name), "Name must not be empty.");
         // llama.cpp's LLAMA_MAX_LAYERS is 512.
         Require(Layers is >= 1 and <= 512, $"Layers must be 1…512 (is {Layers}).");
+        Require(Enum.IsDefined(typeof(SyntheticArchitecture), Architecture), $"Unknown architecture {Architecture}.");
         Require(EmbeddingLength >= 1, $"EmbeddingLength must be positive (is {EmbeddingLength}).");
         Require(HeadCount >= 1, $"HeadCount must be positive (is {HeadCount}).");
-        Require(KvHeadCount >= 1, $"KvHeadCount must be positive (is {KvHeadCount}).");
-        if (HeadCount >= 1 && EmbeddingLength >= 1)
+        var mla = Architecture == SyntheticArchitecture.Deepseek2;
+        if (mla)
         {
-            Require(EmbeddingLength % HeadCount == 0, $"EmbeddingLength {EmbeddingLength} must be a multiple of HeadCount {HeadCount}.");
-            Require(HeadDimension % 2 == 0, $"The head dimension {HeadDimension} must be even (RoPE rotates pairs).");
+            Require(KvLoraRank >= 1, $"KvLoraRank must be positive for deepseek2 (is {KvLoraRank}).");
+            Require(QLoraRank >= 0, $"QLoraRank must not be negative (is {QLoraRank}).");
+            Require(RopeHeadLength >= 2 && RopeHeadLength % 2 == 0, $"RopeHeadLength must be even and positive for deepseek2 (is {RopeHeadLength}).");
+            Require(NopeHeadLength >= 1, $"NopeHeadLength must be positive for deepseek2 (is {NopeHeadLength}).");
+            Require(ValueHeadLength >= 1, $"ValueHeadLength must be positive for deepseek2 (is {ValueHeadLength}).");
+            Require(LeadingDenseLayers >= 0, $"LeadingDenseLayers must not be negative (is {LeadingDenseLayers}).");
+            Require(SharedExpertCount >= 1, $"SharedExpertCount must be at least 1 for deepseek2 (is {SharedExpertCount}).");
+            Require(ExpertCount >= 1, "deepseek2 needs experts (ExpertCount >= 1).");
         }
-        if (HeadCount >= 1 && KvHeadCount >= 1) Require(HeadCount % KvHeadCount == 0, $"HeadCount {HeadCount} must be a multiple of KvHeadCount {KvHeadCount}.");
+        else
+        {
+            Require(KvHeadCount >= 1, $"KvHeadCount must be positive (is {KvHeadCount}).");
+            if (HeadLength is { } headLength)
+            {
+                Require(headLength >= 2 && headLength % 2 == 0, $"HeadLength must be even and positive (RoPE rotates pairs) (is {headLength}).");
+            }
+            else if (HeadCount >= 1 && EmbeddingLength >= 1)
+            {
+                Require(EmbeddingLength % HeadCount == 0, $"EmbeddingLength {EmbeddingLength} must be a multiple of HeadCount {HeadCount}.");
+                Require(HeadDimension % 2 == 0, $"The head dimension {HeadDimension} must be even (RoPE rotates pairs).");
+            }
+            if (HeadCount >= 1 && KvHeadCount >= 1) Require(HeadCount % KvHeadCount == 0, $"HeadCount {HeadCount} must be a multiple of KvHeadCount {KvHeadCount}.");
+        }
+        if (Architecture is SyntheticArchitecture.Qwen3Moe or SyntheticArchitecture.GptOss)
+        {
+            Require(ExpertCount >= 1, $"{SyntheticArchitectures.Name(Architecture)} needs experts (ExpertCount >= 1).");
+        }
+        if (Architecture == SyntheticArchitecture.GptOss)
+        {
+            Require(SlidingWindow >= 1, $"SlidingWindow must be positive for gpt-oss (is {SlidingWindow}).");
+            Require(SlidingWindowPattern >= 1, $"SlidingWindowPattern must be positive (is {SlidingWindowPattern}).");
+        }
+        if (YarnFactor is { } yarn) Require(yarn > 0 && !float.IsInfinity(yarn), $"YarnFactor must be positive (is {yarn}).");
+        if (Recipe is { } recipe) Require(Enum.IsDefined(typeof(SyntheticRecipe), recipe), $"Unknown recipe {recipe}.");
         Require(FeedForwardLength >= 1, $"FeedForwardLength must be positive (is {FeedForwardLength}).");
         Require(ContextLength >= 1, $"ContextLength must be positive (is {ContextLength}).");
         Require(ExpertCount >= 0, $"ExpertCount must not be negative (is {ExpertCount}).");
@@ -119,13 +241,14 @@ public sealed record SyntheticModelSpec
         {
             Require(ExpertUsedCount == 0, $"ExpertUsedCount must be 0 for a dense model (is {ExpertUsedCount}).");
         }
-        Require(RandomWeights.IsSupported(WeightType), $"WeightType {WeightType} is not supported (F32, F16, Q8_0, Q4_0).");
-        Require(RandomWeights.IsSupported(EffectiveExpertWeightType), $"ExpertWeightType {EffectiveExpertWeightType} is not supported (F32, F16, Q8_0, Q4_0).");
+        Require(RandomWeights.IsSupported(WeightType), $"WeightType {WeightType} is not supported.");
+        Require(RandomWeights.IsSupported(EffectiveExpertWeightType), $"ExpertWeightType {EffectiveExpertWeightType} is not supported.");
         if (Alignment is { } alignment) Require(alignment > 0 && (alignment & (alignment - 1)) == 0, $"Alignment must be a positive power of two (is {alignment}).");
         if (VocabSize is { } vocab) Require(vocab >= SyntheticVocab.BaseTokenCount, $"VocabSize must be at least {SyntheticVocab.BaseTokenCount} (is {vocab}).");
 
-        // Quantised rows must hold whole blocks: ne0 of every tensor of that type.
-        if (problems.Count == 0)
+        // Quantised rows must hold whole blocks: ne0 of every tensor of that type. The other architectures and the
+        // recipes fall back per tensor instead, as llama.cpp's quantizer does (SyntheticRecipes.Fallback).
+        if (problems.Count == 0 && Recipe is null && Architecture == SyntheticArchitecture.Llama)
         {
             RequireRow(problems, WeightType, EmbeddingLength, "EmbeddingLength (token_embd, output, attn_q/k/v rows)");
             RequireRow(problems, WeightType, HeadDimension * HeadCount, "HeadCount × head dimension (attn_output rows)");
@@ -140,6 +263,46 @@ public sealed record SyntheticModelSpec
             }
         }
         return problems;
+    }
+
+    /// <summary>
+    /// This shape in another architecture: sizes (layers, embd, heads, experts, widths, vocab, types) stay; what only the
+    /// target architecture has (MLA ranks and head parts, dense lead, shared experts, routing, sliding window) comes
+    /// from its real preset (deepseek-r1, qwen3-30b-a3b, gpt-oss-20b), or from its tiny variant for a shape narrower
+    /// than 1024; a dense shape gets the tiny variant's expert count.
+    /// </summary>
+    public SyntheticModelSpec WithArchitecture(SyntheticArchitecture architecture)
+    {
+        if (architecture == Architecture) return this;
+        var tiny = SyntheticPresets.Get(SyntheticPresets.DefaultFor(architecture));
+        var reference = EmbeddingLength < 1024 ? tiny : architecture switch
+        {
+            SyntheticArchitecture.Deepseek2 => SyntheticPresets.DeepseekR1,
+            SyntheticArchitecture.Qwen3Moe => SyntheticPresets.Qwen3_30B_A3B,
+            SyntheticArchitecture.GptOss => SyntheticPresets.GptOss20B,
+            _ => tiny,
+        };
+        var moved = this with
+        {
+            Architecture = architecture,
+            QLoraRank = reference.QLoraRank,
+            KvLoraRank = reference.KvLoraRank,
+            RopeHeadLength = reference.RopeHeadLength,
+            NopeHeadLength = reference.NopeHeadLength,
+            ValueHeadLength = reference.ValueHeadLength,
+            LeadingDenseLayers = reference.LeadingDenseLayers,
+            SharedExpertCount = reference.SharedExpertCount,
+            ExpertWeightsScale = reference.ExpertWeightsScale,
+            ExpertWeightsNorm = reference.ExpertWeightsNorm,
+            ExpertGating = reference.ExpertGating,
+            SlidingWindow = reference.SlidingWindow,
+            SlidingWindowPattern = reference.SlidingWindowPattern,
+        };
+        if (architecture != SyntheticArchitecture.Llama && !IsMoe)
+        {
+            moved = moved with { ExpertCount = tiny.ExpertCount, ExpertUsedCount = tiny.ExpertUsedCount };
+        }
+        return moved;
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> listing every problem <see cref="Validate"/> finds.</summary>

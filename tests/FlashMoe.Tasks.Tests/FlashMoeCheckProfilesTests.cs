@@ -526,7 +526,30 @@ public sealed class FlashMoeCheckProfilesTests : IDisposable
         var (result, engine, _) = _h.Run(planOutputPath: Path.Combine("blocker", "flashmoe.plan.json"));
 
         Assert.True(result, engine.Dump());
-        Assert.Equal(new[] { "FM1002", "FM0304" }, engine.Warnings.Select(w => w.Code));
+        // One FM0304 for the plan file, one for the profile's picture beside it.
+        Assert.Equal(new[] { "FM1002", "FM0304", "FM0304" }, engine.Warnings.Select(w => w.Code));
+        Assert.Contains("flashmoe.plan.ArcWorkstation.svg", engine.Warnings.Last().Message);
+    }
+
+    [Fact]
+    public void Each_planned_profile_gets_its_picture_beside_the_plan_file_rewritten_only_when_it_changes()
+    {
+        _h.Write("flashmoe.json", Seed(mmap: "true"));
+        _h.Run();
+        var picture = Path.Combine(Path.GetDirectoryName(_h.PlanPath)!, "flashmoe.plan.ArcWorkstation.svg");
+        var svg = System.Xml.Linq.XDocument.Parse(File.ReadAllText(picture));
+        Assert.Equal("svg", svg.Root!.Name.LocalName);
+        Assert.Contains("FM1002", svg.Root.Value);
+        var past = new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(picture, past);
+
+        _h.Run();
+        Assert.Equal(past, File.GetLastWriteTimeUtc(picture));
+
+        _h.Write("flashmoe.json", Seed(mmap: "false"));
+        _h.Run();
+        Assert.NotEqual(past, File.GetLastWriteTimeUtc(picture));
+        Assert.DoesNotContain("FM1002", File.ReadAllText(picture));
     }
 
     // ---- cost ---------------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ public static partial class DiagnosticCatalog
         FlashMoeSeverity.Error,
         BuildCheckCategory);
 
-    /// <summary>FM0304: the plan file (<c>flashmoe.plan.json</c>) cannot be written.</summary>
+    /// <summary>FM0304: the plan file (<c>flashmoe.plan.json</c>) or a plan picture (<c>flashmoe.plan.&lt;Profile&gt;.svg</c>) cannot be written.</summary>
     public static readonly FlashMoeDiagnosticDescriptor PlanFileNotWritten = new(
         "FM0304",
         "Plan file cannot be written",

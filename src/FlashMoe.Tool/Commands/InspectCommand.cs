@@ -1,62 +1,39 @@
 using System;
 using System.Collections.Generic;
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Text;
 using System.Text.Json;
 using FlashMoe.Gguf;
 using FlashMoe.Planning;
 
-namespace FlashMoe.Sample;
+namespace FlashMoe.Tool.Commands;
 
 /// <summary>
-/// The `inspect` verb: reads the GGUF header (never the tensor data) and prints the model summary, as text or as
-/// one JSON object. A malformed file prints `error FM01xx: message (offset N)` on stderr and exits with 3.
+/// <c>flashmoe inspect</c>: reads the GGUF header (never the tensor data) and prints the model summary, as text or as
+/// one JSON object. A malformed file prints <c>path: error FM01xx: message (offset N)</c> on stderr and exits 3.
 /// </summary>
 internal static class InspectCommand
 {
-    public const int FormatErrorExitCode = 3;
-    public const int IoErrorExitCode = 4;
-
-    private const string Help = """
-        inspect <file.gguf> [--json] [--tensors]
-          Prints the model summary read from the GGUF header (the tensor data is never read).
-          --json      print one JSON object instead of text
-          --tensors   include every tensor (name, type, shape, offset, bytes, role, layer)
-        Exit codes: 0 ok, 2 bad arguments, 3 malformed GGUF (error FM01xx on stderr), 4 file cannot be read.
-        """;
-
-    public static int Run(string[] args)
+    public static Command Create(ToolConsole console)
     {
-        using var stdout = Console.OpenStandardOutput();
-        return Run(args, stdout, Console.Error);
+        var model = new Argument<string>("model.gguf") { Description = "The GGUF file; only its header is read." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object (one line) instead of text." };
+        var tensors = new Option<bool>("--tensors") { Description = "Include every tensor (name, type, shape, offset, bytes, role, layer)." };
+        var command = new Command("inspect", "Print the model summary read from a GGUF header: architecture, layers, experts, attention, tensor bytes by role and type.")
+        {
+            model, json, tensors,
+        };
+        command.SetAction(parse => Run(console, parse.GetValue(model)!, parse.GetValue(json), parse.GetValue(tensors)));
+        return command;
     }
 
-    /// <summary>The verb with its output streams given (the tests run it in-process).</summary>
-    public static int Run(string[] args, Stream stdout, TextWriter stderr)
+    /// <summary>The verb itself.</summary>
+    public static int Run(ToolConsole console, string path, bool json, bool tensors)
     {
-        string? path = null;
-        var json = false;
-        var tensors = false;
-        foreach (var arg in args)
-        {
-            switch (arg)
-            {
-                case "--json": json = true; break;
-                case "--tensors": tensors = true; break;
-                case "-h" or "--help":
-                    WriteText(stdout, w => w.WriteLine(Help));
-                    return 0;
-                default:
-                    if (arg.StartsWith('-')) throw new UsageException($"inspect: unknown option '{arg}'.\n{Help}");
-                    if (path is not null) throw new UsageException($"inspect: one file at a time ('{path}', '{arg}').\n{Help}");
-                    path = arg;
-                    break;
-            }
-        }
-        if (path is null) throw new UsageException("inspect: missing <file.gguf>.\n" + Help);
-
         var stopwatch = Stopwatch.StartNew();
         GgufFile file;
         ModelSummary summary;
@@ -67,26 +44,28 @@ internal static class InspectCommand
         }
         catch (GgufFormatException e)
         {
-            stderr.WriteLine($"{path}: error {e.Id}: {e.Message} (offset {e.Offset.ToString(CultureInfo.InvariantCulture)})");
-            return FormatErrorExitCode;
+            console.Error.WriteLine($"{path}: error {e.Id}: {e.Message} (offset {e.Offset.ToString(CultureInfo.InvariantCulture)})");
+            return ExitCodes.BadInput;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"{path}: error: cannot read the file: {e.Message}");
-            return IoErrorExitCode;
+            console.Error.WriteLine($"{path}: error: cannot read the file: {e.Message}");
+            return ExitCodes.IoError;
         }
         stopwatch.Stop();
 
         var report = new InspectReport(path, file, summary, stopwatch.Elapsed, tensors);
-        if (json) report.WriteJson(stdout);
-        else WriteText(stdout, report.WriteText);
-        return 0;
-    }
-
-    private static void WriteText(Stream stdout, Action<TextWriter> write)
-    {
-        using var writer = new StreamWriter(stdout, new System.Text.UTF8Encoding(false), 4096, leaveOpen: true);
-        write(writer);
+        if (json)
+        {
+            using var buffer = new MemoryStream();
+            report.WriteJson(buffer);
+            console.Out.Write(Encoding.UTF8.GetString(buffer.ToArray()));
+        }
+        else
+        {
+            report.WriteText(console.Out);
+        }
+        return ExitCodes.Ok;
     }
 }
 

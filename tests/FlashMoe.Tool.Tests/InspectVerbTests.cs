@@ -1,18 +1,16 @@
 using System;
 using System.IO;
 using System.Linq;
-using System.Text;
 using System.Text.Json;
 using FlashMoe.Gguf;
-using FlashMoe.Sample;
 using FlashMoe.Synthetic;
 using Xunit;
 
-namespace FlashMoe.Core.Tests;
+namespace FlashMoe.Tool.Tests;
 
 /// <summary>
-/// The sample's <c>inspect</c> verb, run in-process (its source is compiled into this test assembly): the JSON
-/// carries the summary fields (layers, experts, tensors, bytes by role and type), and a bad file exits non-zero with its FM01xx code on stderr.
+/// <c>flashmoe inspect</c>, run in-process: the JSON carries the summary fields, and a bad file exits with the
+/// malformed-input code and its FM01xx ID on stderr.
 /// </summary>
 public sealed class InspectVerbTests : IDisposable
 {
@@ -24,10 +22,8 @@ public sealed class InspectVerbTests : IDisposable
 
     private static (int ExitCode, string Stdout, string Stderr) Inspect(params string[] args)
     {
-        using var stdout = new MemoryStream();
-        using var stderr = new StringWriter();
-        var exit = InspectCommand.Run(args, stdout, stderr);
-        return (exit, Encoding.UTF8.GetString(stdout.ToArray()), stderr.ToString());
+        var result = ToolRun.Run(new[] { "inspect" }.Concat(args).ToArray());
+        return (result.ExitCode, result.Stdout, result.Stderr);
     }
 
     [Fact]
@@ -97,7 +93,7 @@ public sealed class InspectVerbTests : IDisposable
 
         var (exit, stdout, stderr) = Inspect(bad, "--json");
 
-        Assert.Equal(InspectCommand.FormatErrorExitCode, exit);
+        Assert.Equal(ExitCodes.BadInput, exit);
         Assert.Equal(string.Empty, stdout);
         Assert.StartsWith($"{bad}: error {expectedId}: ", stderr);
         Assert.Matches(@"\(offset \d+\)\s*$", stderr);
@@ -110,7 +106,7 @@ public sealed class InspectVerbTests : IDisposable
     public void A_missing_file_exits_with_the_io_error_code()
     {
         var (exit, _, stderr) = Inspect(Path.Combine(_dir, "absent.gguf"));
-        Assert.Equal(InspectCommand.IoErrorExitCode, exit);
+        Assert.Equal(ExitCodes.IoError, exit);
         Assert.Contains("cannot read the file", stderr);
     }
 }

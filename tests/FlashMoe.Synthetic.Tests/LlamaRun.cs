@@ -1,0 +1,114 @@
+using System;
+using System.IO;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.RegularExpressions;
+using FlashMoe.Synthetic;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+using Xunit;
+
+namespace FlashMoe.Synthetic.Tests;
+
+/// <summary>Tests that call into llama.cpp: one process-wide native library and log hook, so they run one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LlamaNativeCollection
+{
+    public const string Name = "llama.cpp native";
+}
+
+/// <summary>
+/// Captures llama.cpp's log. The hook must be installed before the first native call, so a module initializer does
+/// it as soon as this test assembly loads, whichever test runs first.
+/// </summary>
+internal static class NativeLog
+{
+    private static readonly StringBuilder Buffer = new();
+
+    [ModuleInitializer]
+    internal static void Install() =>
+        NativeLibraryConfig.All.WithLogCallback((level, message) =>
+        {
+            lock (Buffer) Buffer.Append(message);
+        });
+
+    public static int Mark()
+    {
+        lock (Buffer) return Buffer.Length;
+    }
+
+    public static string Since(int mark)
+    {
+        lock (Buffer) return Buffer.ToString(mark, Buffer.Length - mark);
+    }
+}
+
+/// <summary>Loads a written model through LLamaSharp (with llama.cpp's row check) and generates greedily.</summary>
+internal static class LlamaRun
+{
+    public sealed record Result(int Generated, int PromptTokens, string Log);
+
+    public static Result LoadAndGenerate(string path, int tokens)
+    {
+        var mark = NativeLog.Mark();
+        try
+        {
+            LoadWithTensorCheck(path);
+            var parameters = new ModelParams(path) { ContextSize = 256, GpuLayerCount = 0, Threads = 2, BatchSize = 64 };
+
+            using var weights = LLamaWeights.LoadFromFile(parameters);
+            using var context = weights.CreateContext(parameters);
+            var prompt = context.Tokenize("Hello world, the model is", addBos: true);
+            var batch = new LLamaBatch();
+            batch.AddRange(prompt, 0, LLamaSeqId.Zero, true);
+            Assert.Equal(DecodeResult.Ok, context.Decode(batch));
+
+            var generated = 0;
+            for (var position = prompt.Length; generated < tokens; position++)
+            {
+                var next = Greedy(context.NativeHandle.GetLogitsIth(batch.TokenCount - 1));
+                batch.Clear();
+                batch.Add(next, position, LLamaSeqId.Zero, true);
+                Assert.Equal(DecodeResult.Ok, context.Decode(batch));
+                generated++;
+            }
+            return new Result(generated, prompt.Length, NativeLog.Since(mark));
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+        {
+            throw new InvalidOperationException($"llama.cpp failed: {e.Message}\n--- native log ---\n{NativeLog.Since(mark)}", e);
+        }
+    }
+
+    // llama.cpp validates every row while loading (finite values, finite block scales) when check_tensors is set;
+    // ModelParams does not expose it, so this load goes through the native parameters.
+    public static void LoadWithTensorCheck(string path)
+    {
+        NativeApi.llama_empty_call(); // LLamaModelParams.Default() is a P/Invoke that does not itself resolve the library
+        var native = LLamaModelParams.Default();
+        native.check_tensors = true;
+        native.n_gpu_layers = 0;
+        using var model = SafeLlamaModelHandle.LoadFromFile(path, native);
+    }
+
+    // Greedy over every token but EOS, so a random model cannot stop early; finite logits prove the graph ran sanely.
+    private static LLamaToken Greedy(Span<float> logits)
+    {
+        var best = -1;
+        for (var i = 0; i < logits.Length; i++)
+        {
+            Assert.True(float.IsFinite(logits[i]), $"logit {i} is {logits[i]}");
+            if (i != SyntheticVocab.EosId && (best < 0 || logits[i] > logits[best])) best = i;
+        }
+        return best;
+    }
+
+    /// <summary>The integer llama.cpp's print_info logs for <paramref name="key"/> (e.g. <c>n_layer = 4</c>).</summary>
+    public static int LogInt(string log, string key)
+    {
+        var match = Regex.Match(log, $@"\b{Regex.Escape(key)}\s*=\s*(\d+)");
+        Assert.True(match.Success, $"llama.cpp's log has no '{key} = N':\n{log}");
+        return int.Parse(match.Groups[1].Value);
+    }
+}
