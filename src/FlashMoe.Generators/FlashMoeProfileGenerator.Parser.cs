@@ -85,22 +85,21 @@ public sealed partial class FlashMoeProfileGenerator
             {
                 var diagnostics = new List<FlashMoeDiagnostic>();
                 var entries = new List<ProfileSourceEntry>();
-                var declared = new Dictionary<string, ParsedProfile>(StringComparer.Ordinal);
+                // Core's rule (the command-line check reports the same): a name an earlier file declares is FM0004.
+                // Both walk the files in the same ordinal path order, so the duplicates come in the order met here.
+                var duplicates = ProfileParser.DuplicateNames(documents);
+                var nextDuplicate = 0;
                 foreach (var document in documents.OrderBy(d => d.Path, StringComparer.Ordinal))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     diagnostics.AddRange(document.Diagnostics);
                     foreach (var parsed in document.Profiles)
                     {
-                        if (declared.TryGetValue(parsed.Profile.Name, out var first))
+                        if (nextDuplicate < duplicates.Count && ReferenceEquals(duplicates[nextDuplicate].Key, parsed))
                         {
-                            var firstAt = first.Locations.Profile;
-                            diagnostics.Add(FlashMoeDiagnostic.Create(DiagnosticCatalog.InvalidProfileName, parsed.Locations.Profile, parsed.Profile.Name,
-                                "is already declared in " + FileName(firstAt.Path) + " (line " + firstAt.Line.ToString(CultureInfo.InvariantCulture)
-                                + "); profile names must be unique across all profile files of a project"));
+                            diagnostics.Add(duplicates[nextDuplicate++].Value);
                             continue;
                         }
-                        declared.Add(parsed.Profile.Name, parsed);
                         entries.Add(new ProfileSourceEntry(parsed.Profile, FileName(document.Path)));
                     }
                 }

@@ -23,8 +23,12 @@ internal static class FlashMoeCli
     /// <summary>Runs the command line <paramref name="args"/> and returns the exit code.</summary>
     public static int Run(string[] args, ToolConsole console)
     {
-        var root = new RootCommand(Description)
+        // A plain command named "flashmoe" rather than RootCommand, whose name is the host executable's (the test
+        // host's when the tests run the verbs in-process): help and usage then always say "flashmoe".
+        var root = new Command("flashmoe", Description)
         {
+            new HelpOption(),
+            new VersionOption(),
             // One line per verb. A verb is registered here only once it works: the help lists nothing unfinished.
             InspectCommand.Create(console),
             PlanCommand.Create(console),
@@ -42,7 +46,15 @@ internal static class FlashMoeCli
         {
             // One line per problem, then where to look: the full help would bury the problem in a CI log.
             var verb = parse.CommandResult.Command == root ? null : parse.CommandResult.Command.Name;
-            foreach (var error in parse.Errors) console.WriteError(verb, error.Message);
+            if (verb is null && parse.UnmatchedTokens.Count > 0)
+            {
+                // The library also says "Required command was not provided": the unknown word is the one problem.
+                console.WriteError(null, $"unknown verb '{parse.UnmatchedTokens[0]}' (verbs: {string.Join(", ", root.Subcommands.Select(c => c.Name))}).");
+            }
+            else
+            {
+                foreach (var error in parse.Errors) console.WriteError(verb, error.Message);
+            }
             console.Error.WriteLine(verb is null ? "Run 'flashmoe --help' for the verbs." : $"Run 'flashmoe {verb} --help' for its options.");
             return ExitCodes.Usage;
         }
@@ -101,7 +113,7 @@ internal static class FlashMoeCli
             help.Invoke(parseResult);
             var output = parseResult.InvocationConfiguration.Output;
             var verb = parseResult.CommandResult.Command;
-            output.WriteLine(verb is RootCommand ? ExitCodes.Table : "Exit codes:\n" + ExitCodes.ForVerb(verb.Name));
+            output.WriteLine(parseResult.CommandResult.Parent is null ? ExitCodes.Table : "Exit codes:\n" + ExitCodes.ForVerb(verb.Name));
             return ExitCodes.Ok;
         }
     }

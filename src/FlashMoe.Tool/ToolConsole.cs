@@ -21,7 +21,8 @@ internal sealed class ToolConsole(TextWriter output, TextWriter error, bool outp
     public TextWriter Error { get; } = error;
 
     /// <summary>True when stdout is a terminal and colour is not disabled (<c>NO_COLOR</c>, <c>TERM=dumb</c>).</summary>
-    public bool Colour { get; } = outputIsTerminal && ColourAllowed();
+    public bool Colour { get; } = outputIsTerminal
+        && ColourAllowed(Environment.GetEnvironmentVariable("NO_COLOR"), Environment.GetEnvironmentVariable("TERM"));
 
     /// <summary>True when stderr is a terminal: progress bars redraw in place there.</summary>
     public bool ErrorIsTerminal { get; } = errorIsTerminal;
@@ -46,10 +47,9 @@ internal sealed class ToolConsole(TextWriter output, TextWriter error, bool outp
     public void WriteError(string? verb, string message) =>
         Error.WriteLine((string.IsNullOrEmpty(verb) ? "flashmoe: " : "flashmoe " + verb + ": ") + message.Replace("\r", string.Empty, StringComparison.Ordinal).Replace('\n', ' '));
 
-    // https://no-color.org: any non-empty NO_COLOR disables colour.
-    private static bool ColourAllowed() =>
-        string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"))
-        && !string.Equals(Environment.GetEnvironmentVariable("TERM"), "dumb", StringComparison.Ordinal);
+    /// <summary>Colour is allowed unless <c>NO_COLOR</c> is set to anything non-empty (https://no-color.org) or <c>TERM</c> is <c>dumb</c>.</summary>
+    internal static bool ColourAllowed(string? noColor, string? term) =>
+        string.IsNullOrEmpty(noColor) && !string.Equals(term, "dumb", StringComparison.Ordinal);
 
     private static string Sgr(ConsoleStyle style) => style switch
     {

@@ -100,6 +100,24 @@ public class PlanSvgTests
     }
 
     [Fact]
+    public void Ram_that_is_neither_usable_nor_reserved_is_drawn_as_not_available()
+    {
+        var declared = Resolve(SeedProfile);
+        // A detected host where other processes hold memory: usable = available RAM, below RAM − reserve.
+        var host = HostFacts.FromProfile(declared.Profile.Hardware) with { IsDetected = true, AvailableRamBytes = 100 * Units.GiB };
+        var detected = ProfileResolver.Resolve(declared.Profile, declared.Model, host);
+
+        var withLimit = XDocument.Parse(PlanSvg.Render(detected));
+        var without = XDocument.Parse(PlanSvg.Render(declared));
+
+        static bool HasUnavailable(XDocument svg) =>
+            DeviceBars(svg)[0].Descendants(Svg + "title").Any(t => t.Value.StartsWith("not available: ", StringComparison.Ordinal));
+        Assert.True(HasUnavailable(withLimit));
+        Assert.Contains(DeviceBars(withLimit)[0].Descendants(Svg + "text"), t => t.Value == "limit: usable 100.0 GiB");
+        Assert.False(HasUnavailable(without));
+    }
+
+    [Fact]
     public void Names_with_markup_characters_are_escaped()
     {
         var resolved = Resolve(SeedProfile.Replace("\"Arc A770\"", "\"<GPU & \\\"friends\\\">\""));

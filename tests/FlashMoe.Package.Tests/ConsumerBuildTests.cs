@@ -210,6 +210,10 @@ public sealed class ConsumerBuildTests(PackageFeedFixture fixture)
         BuildAssert.SingleAt(plain, "FM1002", "warning", "flashmoe.json", line, column);
         BuildAssert.NoDiagnostic(plain, "FM1001");
         Assert.True(File.Exists(Path.Combine(app.Directory, "obj", "Debug", "net10.0", "flashmoe.plan.json")), plain.ToString());
+        // The plan picture of the profile, beside the plan file, from the packaged task.
+        var picture = Path.Combine(app.Directory, "obj", "Debug", "net10.0", "flashmoe.plan.ArcWorkstation.svg");
+        Assert.True(File.Exists(picture), plain.ToString());
+        Assert.Contains("FM1002", System.Xml.Linq.XDocument.Load(picture).Root!.Value);
 
         var silenced = app.Build("--no-incremental", "-p:NoWarn=FM1002");
         BuildAssert.Succeeded(silenced);

@@ -11,12 +11,12 @@ using FlashMoe.Tests.Shared;
 namespace FlashMoe.Package.Tests;
 
 /// <summary>
-/// Packs FlashMoe once into a local folder feed and prepares what every consumer project of the run shares:
+/// Packs FlashMoe and the FlashMoe.Tool .NET tool once into a local folder feed and prepares what every consumer project of the run shares:
 /// one nuget.config and one private packages folder, both inside a fresh temporary directory.
 ///
 /// Restore sources, in the nuget.config every consumer inherits from the temp root:
-///  1. the local feed, the ONLY source allowed to serve "FlashMoe" (package source mapping), so the package under
-///     test is always the one just packed, never a cached copy;
+///  1. the local feed, the ONLY source allowed to serve "FlashMoe" and "FlashMoe.Tool" (package source mapping), so
+///     the packages under test are always the ones just packed, never a cached copy;
 ///  2. nuget.org, the normal source, for everything else;
 ///  3. the machine's global packages folder (~/.nuget/packages or $NUGET_PACKAGES), as a plain local source
 ///     mapped to "*" as well. It only saves network and time: the solution's own restore has already put
@@ -56,6 +56,12 @@ public sealed class PackageFeedFixture : IAsyncLifetime
     /// <summary>The packed package.</summary>
     public string NupkgPath => Path.Combine(FeedDirectory, $"FlashMoe.{Version}.nupkg");
 
+    /// <summary>The packed .NET tool (<c>flashmoe</c>).</summary>
+    public string ToolNupkgPath => Path.Combine(FeedDirectory, $"FlashMoe.Tool.{Version}.nupkg");
+
+    /// <summary>The `dotnet pack` run of the tool.</summary>
+    public ProcessResult? ToolPackResult { get; private set; }
+
     /// <summary>The packed symbols package.</summary>
     public string SnupkgPath => Path.Combine(FeedDirectory, $"FlashMoe.{Version}.snupkg");
 
@@ -90,6 +96,13 @@ public sealed class PackageFeedFixture : IAsyncLifetime
         if (PackResult.ExitCode != 0 || !File.Exists(NupkgPath))
         {
             throw new InvalidOperationException("Packing FlashMoe failed:\n" + PackResult);
+        }
+        var tool = Path.Combine(RepoRoot, "src", "FlashMoe.Tool", "FlashMoe.Tool.csproj");
+        ToolPackResult = ProcessRunner.Dotnet(RepoRoot, CommandTimeout,
+            "pack", tool, "-c", Configuration, "--no-build", "--no-restore", "-o", FeedDirectory, "-nologo");
+        if (ToolPackResult.ExitCode != 0 || !File.Exists(ToolNupkgPath))
+        {
+            throw new InvalidOperationException("Packing FlashMoe.Tool failed:\n" + ToolPackResult);
         }
         return Task.CompletedTask;
     }
@@ -135,7 +148,7 @@ public sealed class PackageFeedFixture : IAsyncLifetime
               </packageSources>
               <packageSourceMapping>
                 <clear />
-                <packageSource key="flashmoe-local"><package pattern="FlashMoe" /></packageSource>
+                <packageSource key="flashmoe-local"><package pattern="FlashMoe" /><package pattern="FlashMoe.Tool" /></packageSource>
                 <packageSource key="nuget.org"><package pattern="*" /></packageSource>
             {seedMapping}
               </packageSourceMapping>

@@ -9,8 +9,8 @@ using Xunit;
 namespace FlashMoe.Tool.Tests;
 
 /// <summary>
-/// <c>flashmoe inspect</c>, run in-process: the JSON carries the summary fields, and a bad file exits with the
-/// malformed-input code and its FM01xx ID on stderr.
+/// <c>flashmoe inspect</c>, run in-process: the JSON carries the summary fields (layers, experts, tensors, bytes by
+/// role and type), and a bad file exits with the malformed-input code and its FM01xx ID on stderr.
 /// </summary>
 public sealed class InspectVerbTests : IDisposable
 {

@@ -32,6 +32,7 @@ public static class PlanSvg
     private const string MutedColour = "#57606a";
     private const string LimitColour = "#cf222e";
     private const string GoodColour = "#1a7f37";
+    private const string UnavailableFill = "#d0d7de";
 
     /// <summary>The kinds of memory a bar is split into, in the order they are stacked.</summary>
     private enum Segment
@@ -122,6 +123,8 @@ public static class PlanSvg
         public readonly List<Advice> Advice = new();
         public long Used => Parts.Sum(p => p.Bytes);
         public long Free => Usable - Used;
+        /// <summary>Memory below the reserve that is still not usable: in use by other processes, or above a container limit.</summary>
+        public long Unavailable => Math.Max(0, Capacity - Reserve - Usable);
         public string? Ratio;
         public string? OverConsequence;
     }
@@ -178,7 +181,8 @@ public static class PlanSvg
         // Each piece of advice goes under the bar it concerns: an overcommitted GPU (one FM1004 per such GPU, in
         // device order) or unused GPUs on the GPU bars, everything else (mmap, RAM, mlock, KV, overrides) on host RAM.
         var gpuBars = bars.Skip(1).ToList();
-        var overcommitted = gpuBars.Where((bar, i) => !plan.Devices.Where(d => !d.Device.IsCpu).ElementAt(i).Fits).ToList();
+        var gpuDevices = plan.Devices.Where(d => !d.Device.IsCpu).ToList();
+        var overcommitted = gpuBars.Where((bar, i) => !gpuDevices[i].Fits).ToList();
         var nextOvercommitted = 0;
         foreach (var advice in resolved.Advice)
         {
@@ -249,6 +253,7 @@ public static class PlanSvg
     private static List<string> Breakdown(Bar bar)
     {
         var parts = bar.Parts.Where(p => p.Bytes > 0).Select(p => Segments.First(s => s.Kind == p.Kind).Label + " " + Gib(p.Bytes)).ToList();
+        if (bar.Unavailable > 0) parts.Add("not available " + Gib(bar.Unavailable));
         if (bar.Reserve > 0) parts.Add("reserve " + Gib(bar.Reserve));
         var lines = new List<string>();
         var current = "used " + Gib(bar.Used) + ":";
@@ -287,6 +292,11 @@ public static class PlanSvg
         {
             var start = Math.Max(bar.Capacity - bar.Reserve, bar.Used);
             Rect(xml, ns, X(start), barTop, X(start + bar.Reserve) - X(start), BarHeight, "url(#reserve)", "#8c959f", "reserve kept free: " + Gib(bar.Reserve));
+        }
+        if (bar.Unavailable > 0)
+        {
+            Rect(xml, ns, X(bar.Usable), barTop, X(bar.Usable + bar.Unavailable) - X(bar.Usable), BarHeight, UnavailableFill, "#8c959f",
+                "not available: " + Gib(bar.Unavailable));
         }
         long offset = 0;
         foreach (var (kind, bytes) in bar.Parts)
@@ -382,6 +392,7 @@ public static class PlanSvg
         // Only what the picture shows, in stacking order, then the reserve and the limit.
         var shown = new HashSet<Segment>(bars.SelectMany(b => b.Parts).Where(p => p.Bytes > 0).Select(p => p.Kind));
         var items = Segments.Where(s => shown.Contains(s.Kind)).Select(s => (s.Label, "swatch", s.Fill)).ToList();
+        if (bars.Any(b => b.Unavailable > 0)) items.Add(("not available (in use by other processes, or above a memory limit)", "swatch", UnavailableFill));
         items.Add(("reserve kept free (OS, driver)", "swatch", "url(#reserve)"));
         items.Add(("limit: usable memory", "limit", LimitColour));
         return items;

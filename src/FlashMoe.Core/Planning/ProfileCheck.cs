@@ -87,6 +87,7 @@ public static class ProfileCheck
         var entries = new List<PlanFileEntry>();
         var diagnostics = new List<CheckDiagnostic>();
         var seenFiles = new HashSet<string>(StringComparer.Ordinal);
+        var documents = new List<ProfileDocument>();
 
         foreach (var itemSpec in request.ProfileFiles)
         {
@@ -105,6 +106,7 @@ public static class ProfileCheck
                 continue;
             }
 
+            documents.Add(document);
             if (request.IncludeProfileFileDiagnostics) diagnostics.AddRange(document.Diagnostics.Select(d => new CheckDiagnostic(d, path)));
             knownNames.AddRange(document.ProfileNames);
             foreach (var parsed in document.Profiles)
@@ -112,6 +114,12 @@ public static class ProfileCheck
                 if (selected.Count > 0 && !selected.Contains(parsed.Profile.Name)) continue;
                 entries.Add(CheckProfile(parsed, path, new ModelLookup(request.ModelRoot, projectDirectory), host: null, diagnostics.Add, log));
             }
+        }
+
+        if (request.IncludeProfileFileDiagnostics)
+        {
+            // The generator's one rule across files: a profile name declared twice is FM0004 at the later one.
+            diagnostics.AddRange(ProfileParser.DuplicateNames(documents).Select(d => new CheckDiagnostic(d.Value)));
         }
 
         foreach (var name in request.SelectedProfiles.Distinct(StringComparer.Ordinal).Where(n => !knownNames.Contains(n, StringComparer.Ordinal)))

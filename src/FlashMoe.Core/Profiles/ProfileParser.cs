@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using FlashMoe.Diagnostics;
 using FlashMoe.Gguf;
@@ -74,6 +75,43 @@ public static class ProfileParser
             .ThenBy(x => x.index)
             .Select(x => x.diagnostic);
         return new ProfileDocument(path, profiles.ToEquatableArray(), ordered.ToEquatableArray()) { ProfileNames = names.ToEquatableArray() };
+    }
+
+    /// <summary>
+    /// The profiles of a project whose name an earlier file (in ordinal path order, as the build merges them) already
+    /// declares, each with its FM0004 at the later profile's name: profile names are unique across a project's files.
+    /// The generator and the command-line check (<c>flashmoe check</c>) both report these; the later profile is skipped.
+    /// </summary>
+    /// <param name="documents">The project's parsed profile files, in any order.</param>
+    public static IReadOnlyList<KeyValuePair<ParsedProfile, FlashMoeDiagnostic>> DuplicateNames(IEnumerable<ProfileDocument> documents)
+    {
+        if (documents is null) throw new ArgumentNullException(nameof(documents));
+        var duplicates = new List<KeyValuePair<ParsedProfile, FlashMoeDiagnostic>>();
+        var declared = new Dictionary<string, ParsedProfile>(StringComparer.Ordinal);
+        foreach (var document in documents.OrderBy(d => d.Path, StringComparer.Ordinal))
+        {
+            foreach (var parsed in document.Profiles)
+            {
+                if (declared.TryGetValue(parsed.Profile.Name, out var first))
+                {
+                    var firstAt = first.Locations.Profile;
+                    duplicates.Add(new KeyValuePair<ParsedProfile, FlashMoeDiagnostic>(parsed, FlashMoeDiagnostic.Create(
+                        DiagnosticCatalog.InvalidProfileName, parsed.Locations.Profile, parsed.Profile.Name,
+                        "is already declared in " + FileName(firstAt.Path) + " (line " + firstAt.Line.ToString(CultureInfo.InvariantCulture)
+                        + "); profile names must be unique across all profile files of a project")));
+                    continue;
+                }
+                declared.Add(parsed.Profile.Name, parsed);
+            }
+        }
+        return duplicates;
+    }
+
+    // The last path segment, for either separator (no System.IO: the generator must not touch the file system).
+    private static string FileName(string path)
+    {
+        var cut = path.LastIndexOfAny(new[] { '/', '\\' });
+        return cut < 0 ? path : path.Substring(cut + 1);
     }
 
     /// <summary>The closest name in <paramref name="known"/> to <paramref name="name"/> (case-insensitive edit distance), or null when none is close.</summary>
