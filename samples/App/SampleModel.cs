@@ -71,6 +71,34 @@ internal static class SampleModel
         }
     }
 
+    /// <summary>
+    /// The seed case's model: DeepSeek-R1's shape (deepseek2: MLA, 3 dense layers, 256 experts / 8, a shared expert) with
+    /// the UD-IQ1_S mix, fitted to the seed file's ≈ 121 GiB. Written sparse: only its header takes disk.
+    /// </summary>
+    public static SyntheticModelSpec SeedSpec { get; } =
+        SyntheticModel.FitToSize(SyntheticPresets.DeepseekR1 with { Recipe = SyntheticRecipe.UD_IQ1_S }, 121L << 30) with { Sparse = true };
+
+    /// <summary>
+    /// Writes <see cref="SeedSpec"/> into a fresh temporary folder, reads its header and deletes it again; null where
+    /// files cannot be sparse without extra calls (Windows: a 121 GiB file would take 121 GiB of disk).
+    /// </summary>
+    public static ModelSummary? ReadSeedHeader()
+    {
+        if (OperatingSystem.IsWindows()) return null;
+        var directory = Path.Combine(Path.GetTempPath(), "flashmoe-seed-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            var path = Path.Combine(directory, "DeepSeek-R1-UD-IQ1_S.gguf");
+            SyntheticModel.Write(SeedSpec, path);
+            return GgufReader.ReadSummary(path);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     /// <summary>Returns the cached model, writing it first when it is missing or does not match <see cref="Spec"/>.</summary>
     public static (string Path, bool Written, TimeSpan Elapsed) Ensure(string directory)
     {

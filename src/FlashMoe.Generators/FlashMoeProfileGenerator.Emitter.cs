@@ -145,7 +145,8 @@ public sealed partial class FlashMoeProfileGenerator
             w.Line("ExpertCount: " + Int(m.ExpertCount) + ",");
             w.Line("ExpertUsedCount: " + Int(m.ExpertUsedCount) + ",");
             w.Line("ExpertFraction: " + Num(m.ExpertFraction) + ",");
-            w.Line("WeightType: " + (m.WeightType is { } t ? "global::FlashMoe.Gguf.GgmlType." + t : "null") + "),");
+            w.Line("WeightType: " + (m.WeightType is { } t ? "global::FlashMoe.Gguf.GgmlType." + t : "null") + ",");
+            w.Line("Architecture: " + (m.Architecture is { } a ? ProfilesNs + "ModelArchitecture." + a : "null") + "),");
             w.Unindent();
         }
 
@@ -179,7 +180,8 @@ public sealed partial class FlashMoeProfileGenerator
             w.Line("FlashAttention: " + Enum("AutoSwitch", l.FlashAttention) + ",");
             w.Line("KvCache: new " + ProfilesNs + "KvCacheSpec(K: " + Enum("KvCacheType", l.KvCache.K) + ", V: " + Enum("KvCacheType", l.KvCache.V) + "),");
             w.Line("Repack: " + Bool(l.Repack) + ",");
-            w.Line("KvOffload: " + Bool(l.KvOffload) + "),");
+            w.Line("KvOffload: " + Bool(l.KvOffload) + ",");
+            w.Line("SwaFull: " + Bool(l.SwaFull) + "),");
             w.Unindent();
         }
 

@@ -62,6 +62,7 @@ public static class ResolvedLoadOptionsExtensions
             TypeV = ToGgmlType(options.TypeV),
             FlashAttention = options.FlashAttention,
             NoKqvOffload = !options.KvOffload,
+            SwaFull = options.SwaFull,
             MainGpu = options.MainGpu,
             SplitMode = ToSplitMode(options),
             TensorSplits = new TensorSplitsCollection(options.TensorSplits.ToArray()),

@@ -166,7 +166,9 @@ public sealed record SyntheticModelSpec
     /// The query compression actually written: llama.cpp treats a deepseek2 model of 26 or 27 blocks (or 48 with a
     /// 128 256 vocab) as a "lite" model that never reads <c>q_lora_rank</c>, so those get a plain <c>attn_q</c>.
     /// </summary>
-    public int EffectiveQLoraRank => Layers is 26 or 27 || (Layers == 48 && VocabSize == 128256) ? 0 : QLoraRank;
+    public int EffectiveQLoraRank => IsLiteShape ? 0 : QLoraRank;
+
+    private bool IsLiteShape => Layers is 26 or 27 || (Layers == 48 && VocabSize == 128256);
 
     /// <summary>The expert tensors' type.</summary>
     public GgmlType EffectiveExpertWeightType => ExpertWeightType ?? WeightType;
@@ -197,6 +199,9 @@ public sealed record SyntheticModelSpec
         {
             Require(KvLoraRank >= 1, $"KvLoraRank must be positive for deepseek2 (is {KvLoraRank}).");
             Require(QLoraRank >= 0, $"QLoraRank must not be negative (is {QLoraRank}).");
+            // Outside the lite shapes llama.cpp requires attention.q_lora_rank and builds attn_q_a/attn_q_b from it.
+            Require(QLoraRank > 0 || EffectiveQLoraRank == 0 && IsLiteShape,
+                $"QLoraRank 0 (a plain attn_q) loads only in llama.cpp's lite deepseek2 shapes (26 or 27 blocks, or 48 with a 128 256 vocab); {Layers} blocks need QLoraRank >= 1.");
             Require(RopeHeadLength >= 2 && RopeHeadLength % 2 == 0, $"RopeHeadLength must be even and positive for deepseek2 (is {RopeHeadLength}).");
             Require(NopeHeadLength >= 1, $"NopeHeadLength must be positive for deepseek2 (is {NopeHeadLength}).");
             Require(ValueHeadLength >= 1, $"ValueHeadLength must be positive for deepseek2 (is {ValueHeadLength}).");

@@ -111,18 +111,89 @@ public class ComputeGraphReplayTests
         Assert.Equal(ComputeBufferEstimator.DeviceShareBytes(model, 0, 2, false, true, 16, 32768, false), split.Cpu.ComputeBytes);
     }
 
+    // Pinned measurements: llama.cpp's own "CPU compute buffer size is N MiB" (four decimals) for tiny synthetic models of
+    // each architecture, loaded CPU-only through LLamaSharp 0.30 (the accuracy matrix in docs/measurements.md covers more
+    // shapes and options against live loads). Each pins a graph rule that differs from llama's.
+    private const double PrintedHalfStep = 0.00005;
+
     [Fact]
-    public void Mla_models_keep_the_per_phase_estimate()
+    public void Deepseek2_mla_graph_matches_the_measured_compute_buffer()
     {
-        // The replayed graph is llama's; DeepSeek's MLA attention is a different graph, so the CPU-only plan keeps the
-        // per-phase shape for it (documented, not measured here).
-        var model = new Builder { Layers = 2, Embd = 1024, Ff = 2048, Heads = 16, KvHeads = 1, Vocab = 4096, KvLoraRank = 512, RopeDims = 64 }.Build();
-        var plan = MemoryPlanner.Plan(new ResolvedLoadOptions { ContextSize = 4096, BatchSize = 512, UBatchSize = 512 }, model,
-            HostFacts.FromProfile(Profile(64).Hardware));
-        var layer = ComputeBufferEstimator.LayerPeakBytes(model, 512, 4096, false);
-        var output = ComputeBufferEstimator.OutputLayerBytes(model, 512, 512);
-        Assert.Equal(ComputeBufferEstimator.InputBytes(model, 512) + Math.Max(layer, output), plan.Cpu.ComputeBytes);
+        // MLA with absorbed weights, one leading dense layer, a shared expert, sigmoid gating with exp_probs_b, normalised
+        // and scaled weights: 2.0142 MiB at ctx 512, ubatch 128, no flash attention; 1.7642 MiB with it (2 layers).
+        var model = Deepseek2(layers: 3);
+        Assert.Equal(2.0142, Mib(CpuCompute(model, 512, 128, flashAttention: false)), PrintedHalfStep * 2);
+        Assert.Equal(1.7642, Mib(CpuCompute(Deepseek2(layers: 2), 512, 128, flashAttention: true)), PrintedHalfStep * 2);
     }
+
+    [Fact]
+    public void Qwen3moe_graph_matches_the_measured_compute_buffer()
+    {
+        // Per-head Q/K RMS norms before RoPE (RoPE then runs in place): 2.0024 MiB at ctx 512, ubatch 128, no flash attention.
+        var model = Qwen3Moe(layers: 2);
+        Assert.Equal(2.0024, Mib(CpuCompute(model, 512, 128, flashAttention: false)), PrintedHalfStep * 2);
+    }
+
+    [Fact]
+    public void Gpt_oss_graph_and_sliding_window_cache_match_the_measurements()
+    {
+        // Biases, sinks, softmax of the chosen experts' logits, and a sliding-window cache of
+        // pad(n_swa + n_ubatch, 256) = 256 cells when swa_full is off: 1.6929 MiB compute (flash attention) and
+        // 256 + 512 cells of KV; with the full-size window cache (the default), both caches hold 512 cells: 1.3755 MiB.
+        var model = GptOss(layers: 2);
+        var windowed = new ResolvedLoadOptions { ContextSize = 512, BatchSize = 512, UBatchSize = 128, FlashAttention = true, SwaFull = false };
+        var plan = MemoryPlanner.Plan(windowed, model, HostFacts.FromProfile(Profile(64).Hardware));
+        Assert.Equal(1.6929, Mib(plan.Cpu.ComputeBytes), PrintedHalfStep * 2);
+        var perCell = 2 * 2 * 64 * 2L; // K and V, 2 KV heads × 64, f16
+        Assert.Equal((256 + 512) * perCell, plan.Cpu.KvCacheBytes);
+
+        var full = MemoryPlanner.Plan(windowed with { SwaFull = true }, model, HostFacts.FromProfile(Profile(64).Hardware));
+        Assert.Equal(1.3755, Mib(full.Cpu.ComputeBytes), PrintedHalfStep * 2);
+        Assert.Equal((512 + 512) * perCell, full.Cpu.KvCacheBytes);
+    }
+
+    [Fact]
+    public void Sliding_window_cache_is_the_window_plus_a_ubatch_padded_and_capped()
+    {
+        var model = GptOss(layers: 2, slidingWindow: 128);
+        Assert.Equal(256, KvCacheEstimator.SlidingWindowCells(model, 4096, 128, swaFull: false));
+        Assert.Equal(768, KvCacheEstimator.SlidingWindowCells(model, 4096, 512, swaFull: false));
+        Assert.Equal(512, KvCacheEstimator.SlidingWindowCells(model, 512, 512, swaFull: false)); // capped at the full cache
+        Assert.Equal(4096, KvCacheEstimator.SlidingWindowCells(model, 4096, 512, swaFull: true));
+        Assert.Equal(0, KvCacheEstimator.SlidingWindowCells(Qwen3Moe(2), 4096, 512, swaFull: false)); // no sliding layers
+    }
+
+    private static double Mib(long bytes) => bytes / (double)Units.MiB;
+
+    private static long CpuCompute(ModelSummary model, int context, int ubatch, bool flashAttention) =>
+        MemoryPlanner.Plan(new ResolvedLoadOptions { ContextSize = context, BatchSize = 512, UBatchSize = ubatch, FlashAttention = flashAttention },
+            model, HostFacts.FromProfile(Profile(64).Hardware)).Cpu.ComputeBytes;
+
+    // The tiny shapes the measurements were taken with (vocab 2048, embd 256, 4 heads, 8 experts of which 2 used).
+    private static ModelSummary Deepseek2(int layers)
+    {
+        var b = new Builder
+        {
+            Architecture = ModelArchitectures.DeepSeek2, Layers = layers, Embd = 256, Heads = 4, KvHeads = 1, Ff = 512, Vocab = 2048,
+            Experts = 8, ExpertsUsed = 2, ExpertFf = 256, SharedExperts = 1, LeadingDense = 1,
+            KvLoraRank = 64, RopeDims = 32, QLoraRank = 64, KeyLengthMla = 96, ValueLengthMla = 64, GatingFunction = 2, WeightsNorm = true,
+        };
+        for (var i = 1; i < layers; i++) b.Add($"blk.{i}.exp_probs_b.bias", GgmlType.F32, TensorRole.ExpertRouter, i, 8);
+        return b.Build();
+    }
+
+    private static ModelSummary Qwen3Moe(int layers) => new Builder
+    {
+        Architecture = ModelArchitectures.Qwen3Moe, Layers = layers, Embd = 256, Heads = 4, KvHeads = 2, HeadDim = 64, Ff = 512, Vocab = 2048,
+        Experts = 8, ExpertsUsed = 2, ExpertFf = 256,
+    }.Build();
+
+    private static ModelSummary GptOss(int layers, int slidingWindow = 128) => new Builder
+    {
+        Architecture = ModelArchitectures.GptOss, Layers = layers, Embd = 256, Heads = 4, KvHeads = 2, HeadDim = 64, Ff = 512, Vocab = 2048,
+        Experts = 8, ExpertsUsed = 2, ExpertFf = 256, SlidingWindow = slidingWindow,
+    }.Build();
+
     [Fact]
     public void The_experts_sum_is_replayed_without_a_node_per_expert_used()
     {

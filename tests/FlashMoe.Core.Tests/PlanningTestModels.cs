@@ -32,6 +32,12 @@ internal static class PlanningTestModels
         public int? KvLoraRank { get; set; }
         public int? RopeDims { get; set; }
         public string Architecture { get; set; } = "llama";
+        public int? QLoraRank { get; set; }
+        public int? KeyLengthMla { get; set; }
+        public int? ValueLengthMla { get; set; }
+        public int? SlidingWindow { get; set; }
+        public int? GatingFunction { get; set; }
+        public bool? WeightsNorm { get; set; }
 
         public Builder Add(string name, GgmlType type, TensorRole role, int? layer, params long[] dims)
         {
@@ -66,6 +72,12 @@ internal static class PlanningTestModels
                 KeyLength = KvLoraRank is { } rank ? rank + (RopeDims ?? 0) : HeadDim,
                 ValueLength = KvLoraRank ?? HeadDim,
                 KvLoraRank = KvLoraRank,
+                QLoraRank = QLoraRank,
+                KeyLengthMla = KeyLengthMla,
+                ValueLengthMla = ValueLengthMla,
+                SlidingWindow = SlidingWindow,
+                ExpertGatingFunction = GatingFunction,
+                ExpertWeightsNorm = WeightsNorm,
                 RopeDimensionCount = RopeDims,
                 ContextLength = 8192,
                 VocabSize = Vocab,

@@ -1,17 +1,28 @@
+using System;
+using System.IO;
 using System.Linq;
+using FlashMoe.Gguf;
 using FlashMoe.Planning;
 using FlashMoe.Profiles;
+using FlashMoe.Synthetic;
 using Xunit;
 
 namespace FlashMoe.Core.Tests;
 
 /// <summary>
 /// README.md step 2/3 shows a seed profile and the FM1002 the build check prints for it; docs/diagnostics.md quotes the
-/// same example. This pins the quoted figures to what Core computes for that profile (the file is absent at build
-/// time, so the declared facts stand in, as in the build check).
+/// same example. This pins the quoted figures to what Core computes for that profile from the header of the seed's
+/// model: a sparse synthetic DeepSeek-R1 (deepseek2) of the seed file's size, ≈ 121 GiB with the UD-IQ1_S mix, as the
+/// sample writes it. Without the file the declared facts (architecture deepseek2) stand in and FM1002 fires as well.
 /// </summary>
-public class ReadmeSeedExampleTests
+public sealed class ReadmeSeedExampleTests : IDisposable
 {
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "flashmoe-seed-" + Guid.NewGuid().ToString("N"));
+
+    public ReadmeSeedExampleTests() => Directory.CreateDirectory(_directory);
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
     // Copied from README.md, "Quick start", step 2.
     private const string ReadmeProfile = """
         {
@@ -26,7 +37,7 @@ public class ReadmeSeedExampleTests
               },
               "model": {
                 "path": "models/DeepSeek-R1-UD-IQ1_S.gguf",
-                "sizeGiB": 121, "blockCount": 61, "expertCount": 256, "expertUsedCount": 8, "expertFraction": 0.95, "weightType": "iq1_s"
+                "sizeGiB": 121, "architecture": "deepseek2", "expertFraction": 0.95, "weightType": "iq1_s"
               },
               "load": { "mmap": true, "gpuLayers": "all", "expertsOnCpu": true, "contextSize": 4096 }
             }
@@ -36,7 +47,7 @@ public class ReadmeSeedExampleTests
 
     // Quoted in README.md step 3 (after "warning FM1002: ") and in docs/diagnostics.md's FM1002 example.
     private const string ReadmeMessage =
-        "mmap is on, but no-mmap fits (114.0 GiB needed, 124.2 GiB usable, 1.09 ×) and is better here: 112.7 GiB of layer weights stay on the CPU beside the GPU, and under mmap they lose the pinned host buffers used for transfers (seed case: 1.5 → 2.4 tok/s with no-mmap; llama.cpp PR 20978: prompt 298 → 544 t/s). Set load.mmap to false.";
+        "mmap is on, but no-mmap fits (112.0 GiB needed, 124.2 GiB usable, 1.11 ×) and is better here: 111.4 GiB of layer weights stay on the CPU beside the GPU, and under mmap they lose the pinned host buffers used for transfers (seed case: 1.5 → 2.4 tok/s with no-mmap; llama.cpp PR 20978: prompt 298 → 544 t/s). Set load.mmap to false.";
 
     [Fact]
     public void The_readme_seed_profile_gives_the_quoted_FM1002()
@@ -45,7 +56,14 @@ public class ReadmeSeedExampleTests
         Assert.Empty(document.Diagnostics);
         var parsed = Assert.Single(document.Profiles);
 
-        var resolved = ProfileResolver.Resolve(parsed.Profile, DeclaredModel.FromSpec(parsed.Profile.Model));
+        // The seed's model as the sample writes it: DeepSeek-R1's shape with the UD-IQ1_S mix, fitted to 121 GiB, sparse.
+        var spec = SyntheticModel.FitToSize(SyntheticPresets.DeepseekR1 with { Recipe = SyntheticRecipe.UD_IQ1_S }, 121L << 30) with { Sparse = true };
+        var path = Path.Combine(_directory, "DeepSeek-R1-UD-IQ1_S.gguf");
+        SyntheticModel.Write(spec, path);
+        var header = GgufReader.ReadSummary(path);
+        Assert.Equal(ModelArchitectures.DeepSeek2, header.Architecture);
+
+        var resolved = ProfileResolver.Resolve(parsed.Profile, header);
 
         var advice = Assert.Single(resolved.Advice, a => a.Id == "FM1002");
         Assert.Equal(ReadmeMessage, advice.Diagnostic.Message);
@@ -53,5 +71,9 @@ public class ReadmeSeedExampleTests
         var at = parsed.Locations.Find("load.mmap"); // README: flashmoe.json(15,25,15,29)
         Assert.Equal((15, 25, 15, 29), (at.Line, at.Column, at.EndLine, at.EndColumn));
         Assert.DoesNotContain(resolved.Advice, a => a.Diagnostic.Severity >= FlashMoe.Diagnostics.FlashMoeSeverity.Warning && a.Id != "FM1002");
+
+        // The build check without the file: the declared facts, shaped like DeepSeek-R1, reach the same advice.
+        var declared = ProfileResolver.Resolve(parsed.Profile, DeclaredModel.FromSpec(parsed.Profile.Model));
+        Assert.Contains(declared.Advice, a => a.Id == "FM1002");
     }
 }

@@ -77,12 +77,12 @@ public class ProfileGeneratorSnapshotTests
                 "storage": "hdd"
               },
               "model": { "path": "models\\win\\m.gguf", "sizeGiB": 30.25, "blockCount": 48, "expertCount": 128, "expertUsedCount": 8,
-                         "expertFraction": 0.9, "weightType": "iq1_s" },
+                         "expertFraction": 0.9, "weightType": "iq1_s", "architecture": "deepseek2" },
               "load": {
                 "mmap": false, "mlock": true, "gpuLayers": 20, "expertsOnCpu": 12,
                 "tensorOverrides": [ { "pattern": "\\.ffn_(up|down)_exps\\.", "device": "CPU" }, { "pattern": "^output\\.", "device": "Vulkan0" } ],
                 "threads": 6, "batchThreads": "logical", "contextSize": 8192, "batchSize": 1024, "ubatchSize": 256,
-                "flashAttention": true, "kvCache": { "k": "q8_0", "v": "q4_0" }, "repack": false, "kvOffload": false
+                "flashAttention": true, "kvCache": { "k": "q8_0", "v": "q4_0" }, "repack": false, "kvOffload": false, "swaFull": false
               },
               "objective": "memory"
             },

@@ -70,7 +70,7 @@ public sealed class PlanAccuracyModels : IDisposable
             ExpertCount = 32, ExpertUsedCount = 4, ExpertFeedForwardLength = 1024, ContextLength = 8192,
             WeightType = GgmlType.Q8_0, ExpertWeightType = GgmlType.Q4_0, Sparse = true,
         };
-        return new Dictionary<string, SyntheticModelSpec>(StringComparer.Ordinal)
+        var specs = new Dictionary<string, SyntheticModelSpec>(StringComparer.Ordinal)
         {
             ["dense-f16"] = dense with { Name = "dense-f16", WeightType = GgmlType.F16 },
             ["dense-q8_0"] = dense with { Name = "dense-q8_0", WeightType = GgmlType.Q8_0 },
@@ -80,7 +80,37 @@ public sealed class PlanAccuracyModels : IDisposable
             ["big-dense-q8_0"] = bigDense with { Name = "big-dense-q8_0" },
             ["big-moe-q4_0x"] = bigMoe with { Name = "big-moe-q4_0x" },
         };
+        // The real architectures at their tiny presets' shapes, with the type mixes of the files people download.
+        var context = new SyntheticModelSpec().ContextLength * 32; // 65 536: every context of the matrix fits the training one
+        void Add(string name, SyntheticModelSpec spec) => specs[name] = spec with { Name = name, ContextLength = context };
+        Add("deepseek-r1-q4_k_m", SyntheticPresets.DeepseekR1Tiny with { Recipe = SyntheticRecipe.Q4_K_M });
+        Add("deepseek-r1-ud-iq1_s", SyntheticPresets.DeepseekR1Tiny with { Recipe = SyntheticRecipe.UD_IQ1_S });
+        // Files converted before the split MLA tensors: attn_kv_b decompresses before attention, every head cached.
+        Add("deepseek-r1-legacy-q4_k_m", SyntheticPresets.DeepseekR1Tiny with { Recipe = SyntheticRecipe.Q4_K_M, LegacyMla = true });
+        Add("qwen3-30b-q4_k_m", SyntheticPresets.Qwen3_30B_A3BTiny with { Recipe = SyntheticRecipe.Q4_K_M });
+        Add("qwen3-235b-ud-iq1_s", SyntheticPresets.Qwen3_235B_A22BTiny with { Recipe = SyntheticRecipe.UD_IQ1_S });
+        Add("gpt-oss-20b-mxfp4", SyntheticPresets.GptOss20BTiny with { Recipe = SyntheticRecipe.MXFP4 });
+        Add("gpt-oss-120b-mxfp4", SyntheticPresets.GptOss120BTiny with { Recipe = SyntheticRecipe.MXFP4 });
+        // Every block type as the only weight type (norms and the router stay F32), on the qwen3moe shape: the CPU and
+        // CPU_REPACK buffers per type.
+        foreach (var type in BlockTypes)
+        {
+            Add(TypeModel(type), SyntheticPresets.Qwen3_30B_A3BTiny with { Recipe = null, WeightType = type, ExpertWeightType = type });
+        }
+        return specs;
     }
+
+    /// <summary>The block types found in real GGUF files.</summary>
+    public static IReadOnlyList<GgmlType> BlockTypes => new[]
+    {
+        GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1,
+        GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.IQ1_S, GgmlType.IQ1_M,
+        GgmlType.IQ2_XXS, GgmlType.IQ2_XS, GgmlType.IQ2_S, GgmlType.IQ3_XXS, GgmlType.IQ3_S, GgmlType.IQ4_NL, GgmlType.IQ4_XS,
+        GgmlType.MXFP4,
+    };
+
+    /// <summary>The name of the all-<paramref name="type"/> model.</summary>
+    public static string TypeModel(GgmlType type) => "qwen3-30b-" + type.ToString().ToLowerInvariant();
 }
 
 /// <summary>
@@ -111,7 +141,7 @@ public class PlanAccuracyTests : IClassFixture<PlanAccuracyModels>
 
     /// <summary>One buffer of one case: what the plan said and what llama.cpp allocated.</summary>
     public sealed record Row(string Model, string Weights, int Context, int UBatch, bool FlashAttention, bool Mmap, string Kv,
-        string Buffer, long Planned, long Actual)
+        string Buffer, long Planned, long Actual, bool SwaFull = true)
     {
         public double ErrorPercent => Actual == 0 ? (Planned == 0 ? 0 : double.PositiveInfinity) : (Planned - Actual) * 100.0 / Actual;
     }
@@ -152,9 +182,57 @@ public class PlanAccuracyTests : IClassFixture<PlanAccuracyModels>
         return data;
     }
 
+    /// <summary>
+    /// deepseek2 (MLA, dense lead, shared expert), qwen3moe and gpt-oss (sliding window, sinks) with their released type
+    /// mixes, across context, ubatch, flash attention, mmap, KV type and the sliding-window cache size.
+    /// </summary>
+    public static TheoryData<string, int, int, bool, bool, string, bool> ArchitectureCases()
+    {
+        var data = new TheoryData<string, int, int, bool, bool, string, bool>();
+        foreach (var model in new[] { "deepseek-r1-q4_k_m", "deepseek-r1-ud-iq1_s", "qwen3-30b-q4_k_m", "qwen3-235b-ud-iq1_s", "gpt-oss-20b-mxfp4", "gpt-oss-120b-mxfp4" })
+        {
+            data.Add(model, 512, 128, false, true, "f16", true);
+            data.Add(model, 2048, 32, false, false, "f16", true);
+            data.Add(model, 4096, 512, true, false, "q8_0", true);
+            data.Add(model, 8192, 256, true, true, "f16", true);
+        }
+        data.Add("deepseek-r1-legacy-q4_k_m", 512, 128, false, true, "f16", true);
+        data.Add("deepseek-r1-legacy-q4_k_m", 4096, 512, true, false, "q8_0", true);
+        data.Add("deepseek-r1-legacy-q4_k_m", 2048, 32, false, false, "f16", true);
+        // A quantized latent cache (MLA reads V from the K cache, so it needs flash attention).
+        data.Add("deepseek-r1-ud-iq1_s", 4096, 128, true, false, "q4_0", true);
+        // The sliding-window cache at its own size: the window plus a ubatch, padded to 256.
+        data.Add("gpt-oss-20b-mxfp4", 4096, 512, true, true, "f16", false);
+        data.Add("gpt-oss-20b-mxfp4", 2048, 128, false, false, "f16", false);
+        data.Add("gpt-oss-120b-mxfp4", 8192, 64, true, false, "q8_0", false);
+        return data;
+    }
+
+    /// <summary>Every block type as the weights' type: the plain and the repacked CPU buffer, with and without mmap.</summary>
+    public static TheoryData<string, bool> TypeCases()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var type in PlanAccuracyModels.BlockTypes) data.Add(type.ToString(), false);
+        foreach (var type in new[] { GgmlType.Q4_K, GgmlType.IQ4_NL, GgmlType.MXFP4, GgmlType.IQ1_S }) data.Add(type.ToString(), true);
+        return data;
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task Plan_matches_llama_cpp_buffers(string model, int context, int ubatch, bool flashAttention, bool mmap, string kv)
+    public Task Plan_matches_llama_cpp_buffers(string model, int context, int ubatch, bool flashAttention, bool mmap, string kv) =>
+        Check(model, context, ubatch, flashAttention, mmap, kv, swaFull: true);
+
+    [Theory]
+    [MemberData(nameof(ArchitectureCases))]
+    public Task Architectures_match_llama_cpp_buffers(string model, int context, int ubatch, bool flashAttention, bool mmap, string kv, bool swaFull) =>
+        Check(model, context, ubatch, flashAttention, mmap, kv, swaFull);
+
+    [Theory]
+    [MemberData(nameof(TypeCases))]
+    public Task Every_block_type_matches_llama_cpp_buffers(string type, bool mmap) =>
+        Check(PlanAccuracyModels.TypeModel(Enum.Parse<GgmlType>(type)), 1024, 128, false, mmap, "f16", swaFull: true);
+
+    private async Task Check(string model, int context, int ubatch, bool flashAttention, bool mmap, string kv, bool swaFull)
     {
         var path = _models.PathOf(model);
         var kvType = kv switch { "q8_0" => KvCacheType.Q8_0, "q4_0" => KvCacheType.Q4_0, _ => KvCacheType.F16 };
@@ -170,6 +248,7 @@ public class PlanAccuracyTests : IClassFixture<PlanAccuracyModels>
             FlashAttention = flashAttention,
             TypeK = kvType,
             TypeV = kvType,
+            SwaFull = swaFull,
         };
         var summary = GgufReader.ReadSummary(path);
         var plan = MemoryPlanner.Plan(options, summary, ThisMachine());
@@ -186,9 +265,12 @@ public class PlanAccuracyTests : IClassFixture<PlanAccuracyModels>
         var expectedBuffers = plan.Cpu.RepackedBytes > 0 ? new[] { weightsBuffer, "CPU_REPACK" } : new[] { weightsBuffer };
         Assert.Equal(expectedBuffers.OrderBy(n => n, StringComparer.Ordinal), actual.ModelBuffers.Keys.OrderBy(n => n, StringComparer.Ordinal));
 
-        var weightsType = PlanAccuracyModels.Specs[model].WeightType + (PlanAccuracyModels.Specs[model].ExpertWeightType is { } x ? "+" + x + " experts" : "");
+        var spec = PlanAccuracyModels.Specs[model];
+        var weightsType = spec.Recipe is { } recipe
+            ? SyntheticRecipes.Name(recipe)
+            : spec.WeightType + (spec.ExpertWeightType is { } x && x != spec.WeightType ? "+" + x + " experts" : "");
         Row MakeRow(string buffer, long planned, long measured) =>
-            new(model, weightsType, context, ubatch, flashAttention, mmap, kv, buffer, planned, measured);
+            new(model, weightsType, context, ubatch, flashAttention, mmap, kv, buffer, planned, measured, swaFull);
         var rows = new List<Row>
         {
             mmap
@@ -209,7 +291,9 @@ public class PlanAccuracyTests : IClassFixture<PlanAccuracyModels>
             Assert.True(PlanAccuracy.IsWithinTolerance(row.Planned, row.Actual), "tolerance " + PlanAccuracy.ToleranceText + ": " + Format(row));
 
             // Strict: what a right estimator achieves. Allocated weight buffers pad every tensor to the alignment.
-            var strict = row.Buffer is "CPU" or "CPU_REPACK" ? PrintResolution + tensorCount * TensorAlignment : PrintResolution;
+            // A sliding-window model prints one KV buffer per cache, each rounded to the print.
+            var prints = row.Buffer == "KV" && summary.Architecture == ModelArchitectures.GptOss ? 2 : 1;
+            var strict = row.Buffer is "CPU" or "CPU_REPACK" ? PrintResolution + tensorCount * TensorAlignment : prints * PrintResolution;
             Assert.True(Math.Abs(row.Planned - row.Actual) <= strict,
                 $"{Format(row)}: off by {row.Planned - row.Actual} bytes, strict tolerance {strict} bytes");
             if (row.Actual >= 16 * Units.MiB)
@@ -231,7 +315,7 @@ public class PlanAccuracyTests : IClassFixture<PlanAccuracyModels>
 
     private static string Format(Row row) => string.Format(CultureInfo.InvariantCulture,
         "{0} {1} ctx={2} ub={3} fa={4} mmap={5} kv={6} {7}: planned {8:0.000} MiB, actual {9:0.00} MiB, error {10:+0.00;-0.00;0.00} %",
-        row.Model, row.Weights, row.Context, row.UBatch, row.FlashAttention ? "on" : "off", row.Mmap ? "on" : "off", row.Kv, row.Buffer,
+        row.Model, row.Weights, row.Context, row.UBatch, row.FlashAttention ? "on" : "off", row.Mmap ? "on" : "off", KvText(row), row.Buffer,
         row.Planned / (double)Units.MiB, row.Actual / (double)Units.MiB, row.ErrorPercent);
 
     /// <summary>The measurement table (markdown), one line per buffer of every case, then the largest error per buffer kind.</summary>
@@ -250,7 +334,7 @@ public class PlanAccuracyTests : IClassFixture<PlanAccuracyModels>
         {
             if (r.Buffer == "CPU_REPACK" && r.Planned == 0 && r.Actual == 0) continue;
             sb.Append("| ").Append(r.Model).Append(" | ").Append(r.Weights).Append(" | ").Append(r.Context).Append(" | ").Append(r.UBatch)
-              .Append(" | ").Append(r.FlashAttention ? "on" : "off").Append(" | ").Append(r.Mmap ? "on" : "off").Append(" | ").Append(r.Kv)
+              .Append(" | ").Append(r.FlashAttention ? "on" : "off").Append(" | ").Append(r.Mmap ? "on" : "off").Append(" | ").Append(KvText(r))
               .Append(" | ").Append(r.Buffer).Append(" | ").Append(MiB(r.Planned)).Append(" | ").Append(MiB(r.Actual))
               .Append(" | ").Append(Pct(r.ErrorPercent)).AppendLine(" |");
         }
@@ -268,6 +352,26 @@ public class PlanAccuracyTests : IClassFixture<PlanAccuracyModels>
               .Append(" | ").Append(Pct(Worst(relevant, r => r.ErrorPercent).ErrorPercent))
               .Append(" | ").Append(big.Count == 0 ? "–" : Pct(Worst(big, r => r.ErrorPercent).ErrorPercent)).AppendLine(" |");
         }
+        sb.AppendLine();
+        sb.AppendLine("| architecture | cases | buffers compared | largest compute error MiB | largest KV error MiB | largest weights error MiB |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var family in rows.GroupBy(r => Architecture(r.Model)).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            long WorstOf(Func<Row, bool> which) => family.Where(which).Select(r => r.Planned - r.Actual).OrderByDescending(Math.Abs).FirstOrDefault();
+            var cases = family.Select(r => (r.Model, r.Context, r.UBatch, r.FlashAttention, r.Mmap, r.Kv, r.SwaFull)).Distinct().Count();
+            sb.Append("| ").Append(family.Key).Append(" | ").Append(cases).Append(" | ").Append(family.Count(r => r.Planned != 0 || r.Actual != 0))
+              .Append(" | ").Append(SignedMiB(WorstOf(r => r.Buffer == "compute")))
+              .Append(" | ").Append(SignedMiB(WorstOf(r => r.Buffer == "KV")))
+              .Append(" | ").Append(SignedMiB(WorstOf(r => r.Buffer is "CPU" or "CPU_Mapped" or "CPU_REPACK"))).AppendLine(" |");
+        }
         return sb.ToString();
     }
+
+    private static string KvText(Row r) => r.SwaFull ? r.Kv : r.Kv + ", window cache";
+
+    private static string Architecture(string model) =>
+        model.StartsWith("deepseek", StringComparison.Ordinal) ? ModelArchitectures.DeepSeek2
+        : model.StartsWith("qwen3", StringComparison.Ordinal) ? ModelArchitectures.Qwen3Moe
+        : model.StartsWith("gpt-oss", StringComparison.Ordinal) ? ModelArchitectures.GptOss
+        : ModelArchitectures.Llama;
 }

@@ -171,6 +171,9 @@ public sealed class ArchitectureHeaderTests : IDisposable
         Assert.Contains((SyntheticPresets.DeepseekR1Tiny with { SharedExpertCount = 0 }).Validate(), p => p.Contains("SharedExpertCount"));
         Assert.Contains((SyntheticPresets.DeepseekR1Tiny with { KvLoraRank = 0 }).Validate(), p => p.Contains("KvLoraRank"));
         Assert.Contains((SyntheticPresets.DeepseekR1Tiny with { RopeHeadLength = 31 }).Validate(), p => p.Contains("RopeHeadLength"));
+        // A plain attn_q (no query compression) loads only in llama.cpp's lite shapes.
+        Assert.Contains((SyntheticPresets.DeepseekR1Tiny with { QLoraRank = 0 }).Validate(), p => p.Contains("QLoraRank 0"));
+        Assert.Empty((SyntheticPresets.DeepseekR1Tiny with { QLoraRank = 0, Layers = 27 }).Validate());
         Assert.Contains((SyntheticPresets.Qwen3_30B_A3BTiny with { ExpertCount = 0, ExpertUsedCount = 0 }).Validate(), p => p.Contains("needs experts"));
         Assert.Contains((SyntheticPresets.GptOss20BTiny with { SlidingWindow = 0 }).Validate(), p => p.Contains("SlidingWindow"));
         Assert.Contains((SyntheticPresets.Qwen3_30B_A3BTiny with { HeadLength = 63 }).Validate(), p => p.Contains("HeadLength"));

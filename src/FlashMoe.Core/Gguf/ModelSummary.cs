@@ -102,6 +102,16 @@ public sealed class ModelSummary
     public int? QLoraRank { get; init; }
     /// <summary>MLA: <c>{arch}.rope.dimension_count</c> (the rope part of the key), when present.</summary>
     public int? RopeDimensionCount { get; init; }
+    /// <summary>MLA: <c>{arch}.attention.key_length_mla</c>, a head's query/key length after decompression (no-RoPE + RoPE part).</summary>
+    public int? KeyLengthMla { get; init; }
+    /// <summary>MLA: <c>{arch}.attention.value_length_mla</c>, a head's value length after decompression.</summary>
+    public int? ValueLengthMla { get; init; }
+    /// <summary><c>{arch}.attention.sliding_window</c> (n_swa): the window of the sliding-window layers, when present.</summary>
+    public int? SlidingWindow { get; init; }
+    /// <summary><c>{arch}.expert_gating_func</c>: 1 softmax, 2 sigmoid, 3 softmax of the chosen weights; null when absent.</summary>
+    public int? ExpertGatingFunction { get; init; }
+    /// <summary><c>{arch}.expert_weights_norm</c>: the chosen experts' weights are normalised; null when absent.</summary>
+    public bool? ExpertWeightsNorm { get; init; }
     /// <summary><c>{arch}.context_length</c> (training context).</summary>
     public long ContextLength { get; init; }
     /// <summary>Number of tokens (length of <c>tokenizer.ggml.tokens</c>, or <c>{arch}.vocab_size</c>).</summary>

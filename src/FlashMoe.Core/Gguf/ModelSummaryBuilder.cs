@@ -77,6 +77,11 @@ internal static class ModelSummaryBuilder
             KvLoraRank = OptionalInt(file, Key("attention.kv_lora_rank")),
             QLoraRank = OptionalInt(file, Key("attention.q_lora_rank")),
             RopeDimensionCount = OptionalInt(file, Key("rope.dimension_count")),
+            KeyLengthMla = OptionalInt(file, Key("attention.key_length_mla")),
+            ValueLengthMla = OptionalInt(file, Key("attention.value_length_mla")),
+            SlidingWindow = OptionalInt(file, Key("attention.sliding_window")),
+            ExpertGatingFunction = OptionalInt(file, Key("expert_gating_func")),
+            ExpertWeightsNorm = OptionalBool(file, Key("expert_weights_norm")),
             ContextLength = Integer(file, Key("context_length"), 0, U32, 0, U32Limit),
             VocabSize = VocabSize(file, Key("vocab_size")),
             ExpertCount = expertCount,
@@ -107,6 +112,14 @@ internal static class ModelSummaryBuilder
 
     private static int? OptionalInt(GgufFile file, string key, int min = 0) =>
         file.TryGetValue(key, out var value) ? (int)CheckInteger(value, key, min, int.MaxValue) : null;
+
+    private static bool? OptionalBool(GgufFile file, string key)
+    {
+        if (!file.TryGetValue(key, out var value)) return null;
+        if (value.TryGetBoolean(out var flag)) return flag;
+        throw new GgufFormatException(DiagnosticCatalog.GgufInvalidMetadataValue, value.Offset, key,
+            $"expected a bool, found {GgufValueTypes.ShortName(value.Type)} {value}");
+    }
 
     private static long CheckInteger(GgufValue value, string key, long min, long max, string? limit = null)
     {

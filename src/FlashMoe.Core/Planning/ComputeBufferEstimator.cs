@@ -10,12 +10,12 @@ namespace FlashMoe.Planning;
 /// each backend's buffer is the highest offset ggml-alloc reaches placing that graph's tensors) and the output buffer
 /// (<c>output_reserve(n_seq_max)</c>: logits of <c>n_vocab</c> f32 per sequence, resized on demand).
 /// <para>
-/// The standard-attention models are estimated by replaying ggml-alloc over the llama graph
-/// (<see cref="WholeGraphBytes"/>, <see cref="DeviceShareBytes"/>, <see cref="GraphAllocationReplay"/>): exact to
-/// llama.cpp's printed 0.01 MiB for CPU-only contexts across the accuracy matrix (docs/measurements.md), where the
-/// earlier per-phase shape was off by up to −41 %. The per-phase shape (<see cref="LayerPeakBytes"/>,
-/// <see cref="OutputLayerBytes"/>, <see cref="InputBytes"/>) remains for MLA attention, which the replay does not
-/// model, and for the single-token graphs of op offload; its constants are in <see cref="Constants"/>.
+/// Every model is estimated by replaying ggml-alloc over the graph its architecture builds — llama, deepseek2 (MLA and
+/// its unsplit form), qwen3moe, gpt-oss (<see cref="WholeGraphBytes"/>, <see cref="DeviceShareBytes"/>,
+/// <see cref="GraphAllocationReplay"/>): exact to llama.cpp's printed 0.01 MiB for CPU-only contexts across the accuracy
+/// matrix (docs/measurements.md), where the earlier per-phase shape was off by up to −41 %. The per-phase shape
+/// (<see cref="LayerPeakBytes"/>, <see cref="OutputLayerBytes"/>, <see cref="InputBytes"/>) is no longer used by the
+/// planner and stays as a rough, architecture-blind bound; its constants are in <see cref="Constants"/>.
 /// </para>
 /// </summary>
 public static class ComputeBufferEstimator
@@ -106,9 +106,10 @@ public static class ComputeBufferEstimator
     /// <param name="flashAttention">Flash attention on.</param>
     /// <param name="typeK">K cache type: a quantized one adds llama.cpp's Hadamard rotation of Q and K.</param>
     /// <param name="typeV">V cache type: a quantized one adds the rotation of V and of the attention output.</param>
+    /// <param name="slidingWindowKvCells">Cells of the sliding-window cache (<see cref="KvCacheEstimator.SlidingWindowCells"/>); 0 when none.</param>
     public static long WholeGraphBytes(ModelSummary model, long tokens, long outputs, long kvCells, bool flashAttention,
-        KvCacheType typeK = KvCacheType.F16, KvCacheType typeV = KvCacheType.F16) =>
-        Saturating(() => GraphAllocationReplay.PeakBytes(Shape(model, tokens, outputs, kvCells, flashAttention, typeK, typeV)));
+        KvCacheType typeK = KvCacheType.F16, KvCacheType typeV = KvCacheType.F16, long slidingWindowKvCells = 0) =>
+        Saturating(() => GraphAllocationReplay.PeakBytes(Shape(model, tokens, outputs, kvCells, flashAttention, typeK, typeV, slidingWindowKvCells)));
 
     /// <summary>
     /// One backend's compute buffer when the graph is split across devices: the same replay over its share — layers
@@ -128,11 +129,13 @@ public static class ComputeBufferEstimator
     /// <param name="flashAttention">Flash attention on.</param>
     /// <param name="typeK">K cache type.</param>
     /// <param name="typeV">V cache type.</param>
+    /// <param name="slidingWindowKvCells">Cells of the sliding-window cache; 0 when none.</param>
     public static long DeviceShareBytes(ModelSummary model, int firstLayer, int layerCount, bool includesOutput, bool hostsInputs,
-        long tokens, long kvCells, bool flashAttention, KvCacheType typeK = KvCacheType.F16, KvCacheType typeV = KvCacheType.F16)
+        long tokens, long kvCells, bool flashAttention, KvCacheType typeK = KvCacheType.F16, KvCacheType typeV = KvCacheType.F16,
+        long slidingWindowKvCells = 0)
     {
         if (!hostsInputs && layerCount <= 0 && !includesOutput) return 0;
-        var shape = Shape(model, tokens, tokens, kvCells, flashAttention, typeK, typeV);
+        var shape = Shape(model, tokens, tokens, kvCells, flashAttention, typeK, typeV, slidingWindowKvCells);
         shape.FirstLayer = Math.Max(0, firstLayer);
         shape.LayerCount = Math.Max(0, layerCount);
         shape.IncludeOutput = includesOutput;
@@ -141,6 +144,52 @@ public static class ComputeBufferEstimator
     }
 
     private static GraphAllocationReplay.GraphShape Shape(ModelSummary model, long tokens, long outputs, long kvCells, bool flashAttention,
+        KvCacheType typeK, KvCacheType typeV, long slidingWindowKvCells)
+    {
+        var shape = StandardShape(model, tokens, outputs, kvCells, flashAttention, typeK, typeV);
+        var traits = ArchitectureTraits.Of(model);
+        shape.QkNorm = traits.QkNorm;
+        shape.AttentionBiases = traits.GptOssAttention;
+        shape.KeyBeforeValue = traits.GptOssAttention;
+        shape.OutputRowsAfterLayers = traits.GptOssAttention;
+        shape.Gating = traits.Gating;
+        shape.SelectionBias = traits.SelectionBias;
+        shape.RouterBias = traits.MoeBiases;
+        shape.ExpertBiases = traits.MoeBiases;
+        shape.NormalizeExpertWeights = traits.NormalizeExpertWeights;
+        shape.ScaleExpertWeights = traits.ScaleExpertWeights;
+        shape.SlidingWindowPattern = traits.SlidingWindowPattern;
+        shape.SlidingWindowKvCells = slidingWindowKvCells > 0 ? slidingWindowKvCells : kvCells;
+        if (traits.DecompressedMla)
+        {
+            // The unsplit form caches every head: key_length = no-RoPE + RoPE, value_length = V, as the KV cache reads them.
+            var rope = model.RopeDimensionCount ?? 0;
+            shape.Attention = GraphAllocationReplay.AttentionKind.DecompressedMla;
+            shape.KvLoraRank = model.KvLoraRank ?? 0;
+            shape.QLoraRank = model.QLoraRank ?? 0;
+            shape.RopeLength = rope;
+            shape.NopeLength = Math.Max(0, model.KeyLength - rope);
+        }
+        if (traits.Mla)
+        {
+            // llm_build_deepseek2 with is_mla: the head sizes after decompression come from key_length_mla /
+            // value_length_mla (older files: key_length / value_length before they were folded).
+            var rope = model.RopeDimensionCount ?? 0;
+            shape.Attention = GraphAllocationReplay.AttentionKind.Mla;
+            shape.KvLoraRank = model.KvLoraRank ?? 0;
+            shape.QLoraRank = model.QLoraRank ?? 0;
+            shape.RopeLength = rope;
+            shape.NopeLength = Math.Max(0, (model.KeyLengthMla ?? model.KeyLength) - rope);
+            shape.MlaValueLength = model.ValueLengthMla ?? model.ValueLength;
+            shape.KCacheElementBytes = Math.Max(1, KvCacheEstimator.RowBytes(KvCacheEstimator.ToGgml(typeK), 256) / 256);
+            // The rotation of a quantized cache (attn_rot_k) is not applied to the latent cache.
+            shape.RotateK = false;
+            shape.RotateV = false;
+        }
+        return shape;
+    }
+
+    private static GraphAllocationReplay.GraphShape StandardShape(ModelSummary model, long tokens, long outputs, long kvCells, bool flashAttention,
         KvCacheType typeK, KvCacheType typeV)
     {
         if (model is null) throw new ArgumentNullException(nameof(model));

@@ -8,8 +8,9 @@ namespace FlashMoe.Planning;
 
 /// <summary>
 /// Builds an approximate <see cref="ModelSummary"/> from a profile's declared facts when the GGUF is not there
-/// (build machines rarely hold a 100+ GiB file). Every fact not declared is assumed and listed in
-/// <see cref="ModelSummary.Assumptions"/>, so FM1007 can say what the check rests on.
+/// (build machines rarely hold a 100+ GiB file). Every fact not declared is taken from the declared architecture's
+/// reference model (<see cref="ModelSpec.Architecture"/>: DeepSeek-R1, Qwen3-30B-A3B, gpt-oss-20b; without one, a
+/// llama-3-8B shape) and listed in <see cref="ModelSummary.Assumptions"/>, so FM1007 can say what the check rests on.
 /// </summary>
 public static class DeclaredModel
 {
@@ -23,41 +24,102 @@ public static class DeclaredModel
     public const GgmlType AssumedWeightType = GgmlType.Q4_K;
     /// <summary>Share of the file in the token embedding, and again in the output layer.</summary>
     public const double AssumedEmbeddingShare = 0.01;
-    /// <summary>Shape assumed for the KV cache and compute estimate (llama-3-8B-like: 4096 embd, 32 heads, 8 KV heads × 128, 128k vocab).</summary>
+    /// <summary>Shape assumed for the KV cache and compute estimate without a declared architecture (llama-3-8B-like: 4096 embd, 32 heads, 8 KV heads × 128, 128k vocab).</summary>
     public const int AssumedEmbedding = 4096, AssumedHeads = 32, AssumedKvHeads = 8, AssumedHeadDim = 128, AssumedVocab = 128_000,
         AssumedFeedForward = 14336, AssumedExpertFeedForward = 2048;
+
+    /// <summary>The reference shape of an architecture: every hyper-parameter the plan needs, from the released model's config.</summary>
+    private sealed class ReferenceShape
+    {
+        public string Name = string.Empty;
+        public string GgufArchitecture = ModelArchitectures.Llama;
+        public int Blocks, Heads, KvHeads, KeyLength, ValueLength, Experts, ExpertsUsed, SharedExperts, LeadingDense;
+        public long Embedding, FeedForward, ExpertFeedForward, Vocab, Context;
+        public int? KvLoraRank, QLoraRank, Rope, KeyLengthMla, ValueLengthMla, SlidingWindow, GatingFunction;
+        public bool? WeightsNorm;
+        public double ExpertFraction;
+        public GgmlType WeightType;
+    }
+
+    // The released configs (config.json) the synthetic presets also follow; see docs/profile-format.md.
+    private static ReferenceShape ShapeOf(ModelArchitecture? architecture) => architecture switch
+    {
+        ModelArchitecture.DeepSeek2 => new ReferenceShape
+        {
+            // DeepSeek-R1: 61 layers, 7168 embd, 128 heads, MLA (q_lora 1536, kv_lora 512, rope/nope/v 64/128/128), 3
+            // dense layers of 18432, 256 experts / 8 of 2048, 1 shared, sigmoid routing, 129 280 vocab. The cache holds
+            // one latent head of kv_lora + rope.
+            Name = "DeepSeek-R1", GgufArchitecture = ModelArchitectures.DeepSeek2,
+            Blocks = 61, Embedding = 7168, Heads = 128, KvHeads = 1, KeyLength = 576, ValueLength = 512, FeedForward = 18432,
+            Experts = 256, ExpertsUsed = 8, ExpertFeedForward = 2048, SharedExperts = 1, LeadingDense = 3, Vocab = 129_280,
+            Context = 163_840, KvLoraRank = 512, QLoraRank = 1536, Rope = 64, KeyLengthMla = 192, ValueLengthMla = 128,
+            GatingFunction = 2, WeightsNorm = true, ExpertFraction = 0.97, WeightType = GgmlType.IQ1_S,
+        },
+        ModelArchitecture.Qwen3Moe => new ReferenceShape
+        {
+            // Qwen3-30B-A3B: 48 layers, 2048 embd, 32 heads / 4 KV heads of 128, 128 experts / 8 of 768, 151 936 vocab.
+            Name = "Qwen3-30B-A3B", GgufArchitecture = ModelArchitectures.Qwen3Moe,
+            Blocks = 48, Embedding = 2048, Heads = 32, KvHeads = 4, KeyLength = 128, ValueLength = 128, FeedForward = 6144,
+            Experts = 128, ExpertsUsed = 8, ExpertFeedForward = 768, Vocab = 151_936, Context = 40_960,
+            ExpertFraction = 0.9, WeightType = GgmlType.Q4_K,
+        },
+        ModelArchitecture.GptOss => new ReferenceShape
+        {
+            // gpt-oss-20b: 24 layers, 2880 embd, 64 heads / 8 KV heads of 64, 32 experts / 4 of 2880, a 128-token window
+            // on every other layer, 201 088 vocab, MXFP4 experts.
+            Name = "gpt-oss-20b", GgufArchitecture = ModelArchitectures.GptOss,
+            Blocks = 24, Embedding = 2880, Heads = 64, KvHeads = 8, KeyLength = 64, ValueLength = 64, FeedForward = 2880,
+            Experts = 32, ExpertsUsed = 4, ExpertFeedForward = 2880, Vocab = 201_088, Context = 131_072, SlidingWindow = 128,
+            ExpertFraction = 0.9, WeightType = GgmlType.MXFP4,
+        },
+        _ => new ReferenceShape
+        {
+            Name = "llama-3-8B", GgufArchitecture = architecture == ModelArchitecture.Llama ? ModelArchitectures.Llama : "declared",
+            Blocks = AssumedBlockCount, Embedding = AssumedEmbedding, Heads = AssumedHeads, KvHeads = AssumedKvHeads,
+            KeyLength = AssumedHeadDim, ValueLength = AssumedHeadDim, FeedForward = AssumedFeedForward,
+            ExpertFeedForward = AssumedExpertFeedForward, Vocab = AssumedVocab, Context = 4096,
+            ExpertFraction = AssumedExpertFraction, WeightType = AssumedWeightType,
+        },
+    };
 
     /// <summary>Builds the summary of a model from what <paramref name="spec"/> declares.</summary>
     public static ModelSummary FromSpec(ModelSpec spec)
     {
+        if (spec is null) throw new ArgumentNullException(nameof(spec));
+        var shape = ShapeOf(spec.Architecture);
+        var known = spec.Architecture is not null and not ModelArchitecture.Llama;
         var assumptions = new List<string>();
         var size = spec.SizeGiB is { } gib && gib > 0 && !double.IsInfinity(gib) ? (long)(gib * Units.GiB) : 0L;
         if (size == 0) assumptions.Add("size unknown (model.sizeGiB not declared): memory advice is not possible");
 
-        var blocks = spec.BlockCount is { } b && b > 0 ? Math.Min(b, ModelLimits.MaxLayers) : AssumedBlockCount;
+        var blocks = spec.BlockCount is { } b && b > 0 ? Math.Min(b, ModelLimits.MaxLayers) : shape.Blocks;
         if (spec.BlockCount is not > 0) assumptions.Add(Invariant.Text($"{blocks} layers"));
 
-        var experts = spec.ExpertCount is { } e && e > 0 ? Math.Min(e, ModelLimits.MaxExperts) : 0;
-        if (spec.ExpertCount is null) assumptions.Add("dense model (no expert count declared)");
+        // A declared architecture brings its experts; without one a model is dense unless it declares experts.
+        var experts = spec.ExpertCount is { } e && e > 0 ? Math.Min(e, ModelLimits.MaxExperts) : (spec.ExpertCount is null && known ? shape.Experts : 0);
+        if (spec.ExpertCount is null) assumptions.Add(experts > 0 ? Invariant.Text($"{experts} routed experts") : "dense model (no expert count declared)");
 
         var used = 0;
         if (experts > 0)
         {
-            used = spec.ExpertUsedCount is { } u && u > 0 ? Math.Min(u, experts) : Math.Min(AssumedExpertUsedCount, experts);
+            var fallbackUsed = known ? shape.ExpertsUsed : AssumedExpertUsedCount;
+            used = spec.ExpertUsedCount is { } u && u > 0 ? Math.Min(u, experts) : Math.Min(fallbackUsed, experts);
             if (spec.ExpertUsedCount is not > 0) assumptions.Add(Invariant.Text($"{used} experts used per token"));
         }
 
         var fraction = 0.0;
         if (experts > 0)
         {
-            fraction = spec.ExpertFraction is { } f && f >= 0 && f <= 1 ? f : AssumedExpertFraction;
+            fraction = spec.ExpertFraction is { } f && f >= 0 && f <= 1 ? f : shape.ExpertFraction;
             if (spec.ExpertFraction is not (>= 0 and <= 1)) assumptions.Add(Invariant.Text($"{fraction:P0} of the bytes in routed experts"));
         }
 
-        var type = spec.WeightType ?? AssumedWeightType;
+        var type = spec.WeightType ?? shape.WeightType;
         if (spec.WeightType is null) assumptions.Add(Invariant.Text($"{type} weights (decides CPU repack)"));
         assumptions.Add(Invariant.Text($"token embedding and output layer {AssumedEmbeddingShare:P0} of the size each"));
-        assumptions.Add(Invariant.Text($"KV/compute shape {AssumedEmbedding} embd, {AssumedHeads} heads, {AssumedKvHeads} KV heads × {AssumedHeadDim}, {AssumedVocab} vocab"));
+        assumptions.Add(known
+            ? Invariant.Text($"KV/compute shape of {shape.Name} ({shape.GgufArchitecture}: {shape.Embedding} embd, {shape.Heads} heads, {shape.Vocab} vocab)")
+            : Invariant.Text($"KV/compute shape {shape.Embedding} embd, {shape.Heads} heads, {shape.KvHeads} KV heads × {shape.KeyLength}, {shape.Vocab} vocab"));
 
         var embeddingBytes = (long)(size * AssumedEmbeddingShare);
         var outputBytes = embeddingBytes;
@@ -71,22 +133,32 @@ public static class DeclaredModel
 
         return new ModelSummary
         {
-            Architecture = "declared",
+            Architecture = shape.GgufArchitecture,
             Name = spec.Path,
             FileSizeBytes = size,
             IsDeclared = true,
             BlockCount = blocks,
-            EmbeddingLength = AssumedEmbedding,
-            FeedForwardLength = AssumedFeedForward,
-            HeadCountPerLayer = Repeat(AssumedHeads, blocks),
-            HeadCountKvPerLayer = Repeat(AssumedKvHeads, blocks),
-            KeyLength = AssumedHeadDim,
-            ValueLength = AssumedHeadDim,
-            ContextLength = LoadDefaults.AssumedTrainingContext,
-            VocabSize = AssumedVocab,
+            EmbeddingLength = shape.Embedding,
+            FeedForwardLength = shape.FeedForward,
+            HeadCountPerLayer = Repeat(shape.Heads, blocks),
+            HeadCountKvPerLayer = Repeat(shape.KvHeads, blocks),
+            KeyLength = shape.KeyLength,
+            ValueLength = shape.ValueLength,
+            KvLoraRank = shape.KvLoraRank,
+            QLoraRank = shape.QLoraRank,
+            RopeDimensionCount = shape.Rope,
+            KeyLengthMla = shape.KeyLengthMla,
+            ValueLengthMla = shape.ValueLengthMla,
+            SlidingWindow = shape.SlidingWindow,
+            ExpertGatingFunction = experts > 0 ? shape.GatingFunction : null,
+            ExpertWeightsNorm = shape.WeightsNorm,
+            ContextLength = shape.Context,
+            VocabSize = shape.Vocab,
             ExpertCount = experts,
             ExpertUsedCount = used,
-            ExpertFeedForwardLength = experts > 0 ? AssumedExpertFeedForward : 0,
+            ExpertSharedCount = experts > 0 ? shape.SharedExperts : 0,
+            ExpertFeedForwardLength = experts > 0 ? shape.ExpertFeedForward : 0,
+            LeadingDenseBlockCount = experts > 0 ? Math.Min(shape.LeadingDense, blocks) : 0,
             ParameterCount = parameters,
             TensorBytes = size,
             BytesByRole = new Dictionary<TensorRole, long>
@@ -120,6 +192,8 @@ public static class DeclaredModel
             if (pair.Value > biggest) { biggest = pair.Value; type = pair.Key; }
         }
         var nominal = EquatableArray.Create(Math.Max(1, model.EmbeddingLength), 8L);
+        // Routed experts are 3-D (MUL_MAT_ID), which decides whether the CPU repacks them.
+        var nominalExperts = EquatableArray.Create(Math.Max(1, model.EmbeddingLength), 8L, 8L);
         long RoleBytes(TensorRole role) => model.BytesByRole.TryGetValue(role, out var v) ? v : 0;
 
         var embedding = RoleBytes(TensorRole.TokenEmbedding);
@@ -138,9 +212,9 @@ public static class DeclaredModel
             if (experts > 0)
             {
                 var third = experts / 3;
-                list.Add(new TensorSummary(prefix + "ffn_gate_exps.weight", type, nominal, 0, third, TensorRole.ExpertFfn, il));
-                list.Add(new TensorSummary(prefix + "ffn_up_exps.weight", type, nominal, 0, third, TensorRole.ExpertFfn, il));
-                list.Add(new TensorSummary(prefix + "ffn_down_exps.weight", type, nominal, 0, experts - 2 * third, TensorRole.ExpertFfn, il));
+                list.Add(new TensorSummary(prefix + "ffn_gate_exps.weight", type, nominalExperts, 0, third, TensorRole.ExpertFfn, il));
+                list.Add(new TensorSummary(prefix + "ffn_up_exps.weight", type, nominalExperts, 0, third, TensorRole.ExpertFfn, il));
+                list.Add(new TensorSummary(prefix + "ffn_down_exps.weight", type, nominalExperts, 0, experts - 2 * third, TensorRole.ExpertFfn, il));
             }
         }
 

@@ -22,18 +22,18 @@ internal static class DeviceComputeBuffers
 
         var tokens = ComputeBufferEstimator.ReserveTokens(options.ContextSize, options.BatchSize, options.UBatchSize);
         var cells = KvCacheEstimator.Cells(options.ContextSize);
+        var windowCells = KvCacheEstimator.SlidingWindowCells(model, options.ContextSize, tokens, options.SwaFull);
         var fa = options.FlashAttention;
-        if (KvCacheEstimator.IsMla(model)) return EstimateByPhase(model, tokens, cells, fa, gpuCount, layerDevices, outputDevice, placed);
 
         if (gpuCount == 0)
         {
             // One backend runs the whole graph: llama.cpp's allocator replayed over it (measured exact, docs/measurements.md).
-            compute[0] = ComputeBufferEstimator.WholeGraphBytes(model, tokens, tokens, cells, fa, options.TypeK, options.TypeV);
+            compute[0] = ComputeBufferEstimator.WholeGraphBytes(model, tokens, tokens, cells, fa, options.TypeK, options.TypeV, windowCells);
             return compute;
         }
 
         long Share(int first, int count, bool output, bool hostsInputs, long t) =>
-            ComputeBufferEstimator.DeviceShareBytes(model, first, count, output, hostsInputs, t, cells, fa, options.TypeK, options.TypeV);
+            ComputeBufferEstimator.DeviceShareBytes(model, first, count, output, hostsInputs, t, cells, fa, options.TypeK, options.TypeV, windowCells);
 
         // llama.cpp keeps the first i_gpu_start layers on the CPU (a prefix); overrides may keep a GPU layer's matmul
         // weights (experts on CPU) there too.
@@ -69,39 +69,6 @@ internal static class DeviceComputeBuffers
             {
                 var hosted = Share(hostedFirst, cpuLayerWork ? 1 : 0, outputDevice.IsCpu, false, tokens);
                 peak = Math.Max(peak, hosted) + ComputeBufferEstimator.Constants.OffloadStagedLayers * LargestHostMatmulGroup(placed);
-            }
-            compute[g + 1] = peak;
-        }
-        return compute;
-    }
-
-    /// <summary>The per-phase estimate, for attention the replay does not model (MLA).</summary>
-    private static long[] EstimateByPhase(ModelSummary model, long tokens, long cells, bool fa, int gpuCount,
-        DeviceRef[] layerDevices, DeviceRef outputDevice, List<PlacedTensor> placed)
-    {
-        var compute = new long[gpuCount + 1];
-        var layerPeak = ComputeBufferEstimator.LayerPeakBytes(model, tokens, cells, fa);
-        var layerPeakOne = ComputeBufferEstimator.LayerPeakBytes(model, 1, cells, fa);
-        var outputPeak = ComputeBufferEstimator.OutputLayerBytes(model, tokens, tokens);
-        var outputPeakOne = ComputeBufferEstimator.OutputLayerBytes(model, 1, 1);
-        var inputs = ComputeBufferEstimator.InputBytes(model, tokens);
-
-        var opOffload = gpuCount > 0 && tokens >= ComputeBufferEstimator.Constants.OpOffloadMinBatch;
-        var cpuLayerWork = layerDevices.Any(d => d.IsCpu)
-                           || placed.Any(p => p.Device.IsCpu && p.Layer is not null && p.IsMatmul);
-        var cpuTokensPeak = opOffload
-            ? Math.Max(cpuLayerWork ? layerPeakOne : 0, outputDevice.IsCpu ? outputPeakOne : 0)
-            : Math.Max(cpuLayerWork ? layerPeak : 0, outputDevice.IsCpu ? outputPeak : 0);
-        compute[0] = inputs + cpuTokensPeak;
-
-        for (var g = 0; g < gpuCount; g++)
-        {
-            var device = DeviceRef.Gpu(g);
-            var peak = Math.Max(layerDevices.Any(d => d == device) ? layerPeak : 0, outputDevice == device ? outputPeak : 0);
-            if (opOffload && g == 0 && (cpuLayerWork || outputDevice.IsCpu))
-            {
-                peak = Math.Max(peak, Math.Max(cpuLayerWork ? layerPeak : 0, outputDevice.IsCpu ? outputPeak : 0));
-                peak += ComputeBufferEstimator.Constants.OffloadStagedLayers * LargestHostMatmulGroup(placed);
             }
             compute[g + 1] = peak;
         }

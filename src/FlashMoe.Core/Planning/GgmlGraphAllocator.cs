@@ -22,6 +22,8 @@ internal static class GgmlGraphAllocator
     {
         var allocator = new DynamicAllocator(alignment);
 
+        // ggml_gallocr_alloc_graph_impl allocates the graph's leafs first, in leaf order (the order the graph found them,
+        // which is the order the builder creates the inputs in, the unselected embeddings input included).
         foreach (var input in graph.Inputs) AllocateTensor(allocator, input);
 
         foreach (var node in graph.Nodes)

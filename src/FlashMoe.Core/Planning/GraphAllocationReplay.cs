@@ -52,6 +52,75 @@ internal static class GraphAllocationReplay
         public bool IncludeEmbedding { get; set; } = true;
         /// <summary>The share includes the output layer (final norm and logits).</summary>
         public bool IncludeOutput { get; set; } = true;
+
+        /// <summary>How attention is built: llama's multi-head attention, or DeepSeek's multi-head latent attention.</summary>
+        public AttentionKind Attention { get; set; }
+        /// <summary>Q and K are RMS-normalised per head before RoPE (qwen3moe: attn_q_norm, attn_k_norm).</summary>
+        public bool QkNorm { get; set; }
+        /// <summary>Q, K, V and the attention output carry biases (gpt-oss), each an in-place ADD.</summary>
+        public bool AttentionBiases { get; set; }
+        /// <summary>The graph computes K before V (gpt-oss); llama and qwen3moe compute V first.</summary>
+        public bool KeyBeforeValue { get; set; }
+        /// <summary>
+        /// The output rows are selected after the last layer (gpt-oss: one GET_ROWS of the last layer's output) instead of
+        /// inside it (llama: the attention output and the residual).
+        /// </summary>
+        public bool OutputRowsAfterLayers { get; set; }
+        /// <summary>How the router turns logits into expert weights.</summary>
+        public GatingKind Gating { get; set; }
+        /// <summary>The router's selection adds a per-expert bias (DeepSeek-V3 exp_probs_b).</summary>
+        public bool SelectionBias { get; set; }
+        /// <summary>The router's logits add a bias (gpt-oss ffn_gate_inp.bias).</summary>
+        public bool RouterBias { get; set; }
+        /// <summary>The chosen experts' weights are normalised to sum to one (SUM_ROWS, CLAMP, DIV).</summary>
+        public bool NormalizeExpertWeights { get; set; } = true;
+        /// <summary>The chosen experts' weights are scaled (DeepSeek expert_weights_scale).</summary>
+        public bool ScaleExpertWeights { get; set; }
+        /// <summary>The experts' gate, up and down projections carry per-expert biases (gpt-oss ADD_ID).</summary>
+        public bool ExpertBiases { get; set; }
+        /// <summary>The experts' activation (SwiGLU, or gpt-oss's clamped SWIGLU_OAI: same allocation).</summary>
+        public bool ExpertSwigluOai { get; set; }
+        /// <summary>Every n-th layer attends to the full context, the others to a sliding window (gpt-oss: 2); 0 = none.</summary>
+        public int SlidingWindowPattern { get; set; }
+        /// <summary>KV cells of the sliding-window cache (used by sliding-window layers).</summary>
+        public long SlidingWindowKvCells { get; set; }
+        /// <summary>MLA: rank of the compressed query (0 = the query is projected directly).</summary>
+        public long QLoraRank { get; set; }
+        /// <summary>MLA: rank of the compressed KV latent, the cached row without its RoPE part.</summary>
+        public long KvLoraRank { get; set; }
+        /// <summary>MLA: the RoPE part of each head (n_rot).</summary>
+        public long RopeLength { get; set; }
+        /// <summary>MLA: the part of each query head without RoPE (key_length_mla − n_rot).</summary>
+        public long NopeLength { get; set; }
+        /// <summary>MLA: each head's value length after decompression (value_length_mla).</summary>
+        public long MlaValueLength { get; set; }
+        /// <summary>Bytes per element of the K cache (MLA without flash attention copies a transposed view of it).</summary>
+        public long KCacheElementBytes { get; set; } = 2;
+
+        /// <summary>True when layer <paramref name="il"/> uses the sliding-window cache (llama_hparams::is_swa).</summary>
+        public bool IsSlidingWindowLayer(int il) => SlidingWindowPattern > 0 && il % SlidingWindowPattern < SlidingWindowPattern - 1;
+    }
+
+    /// <summary>The attention a graph builds.</summary>
+    public enum AttentionKind
+    {
+        /// <summary>Multi-head attention over a K and a V cache (llama, qwen3moe, gpt-oss).</summary>
+        Standard,
+        /// <summary>DeepSeek's multi-head latent attention with absorbed weights: one latent K cache, V a view of it.</summary>
+        Mla,
+        /// <summary>DeepSeek's latent attention decompressed before attention (files with the unsplit attn_kv_b).</summary>
+        DecompressedMla,
+    }
+
+    /// <summary>The router's gating function (llama_expert_gating_func_type).</summary>
+    public enum GatingKind
+    {
+        /// <summary>Softmax over all experts, then top-k.</summary>
+        Softmax,
+        /// <summary>Sigmoid over all experts, then top-k (DeepSeek-V3).</summary>
+        Sigmoid,
+        /// <summary>Top-k of the raw logits, then softmax over the chosen ones (gpt-oss).</summary>
+        SoftmaxWeight,
     }
 
     /// <summary>The bytes ggml-alloc reserves for the whole graph of <paramref name="shape"/> on one backend.</summary>

@@ -57,11 +57,34 @@ public static class KvCacheEstimator
 
     /// <summary>
     /// True when llama.cpp runs the model with MLA (compressed KV): the header carries
-    /// <c>attention.kv_lora_rank</c> and the KV heads were folded to one latent head (current DeepSeek
-    /// conversions write <c>head_count_kv = 1</c> and <c>key_length = kv_lora_rank + rope</c>).
+    /// <c>attention.kv_lora_rank</c> and either the decompressed head sizes (<c>llama_hparams::is_mla</c>:
+    /// <c>key_length_mla</c> and <c>value_length_mla</c> non-zero) or KV heads folded to one latent head (conversions
+    /// write <c>head_count_kv = 1</c> and <c>key_length = kv_lora_rank + rope</c>).
     /// </summary>
     public static bool IsMla(ModelSummary model) =>
-        model.KvLoraRank is > 0 && (model.HeadCountKv == 1 || model.KeyLength == model.KvLoraRank + (model.RopeDimensionCount ?? 0));
+        model.KvLoraRank is > 0
+        && (model is { KeyLengthMla: > 0, ValueLengthMla: > 0 }
+            || model.HeadCountKv == 1 || model.KeyLength == model.KvLoraRank + (model.RopeDimensionCount ?? 0));
+
+    /// <summary>
+    /// Cells of the sliding-window cache (<c>llama_kv_cache_iswa</c>): the window plus one ubatch, padded to 256, at
+    /// most the full cache — or the full cache when <paramref name="swaFull"/> (llama.cpp's default). 0 when the model
+    /// has no sliding-window layers.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="contextSize">n_ctx as requested.</param>
+    /// <param name="ubatchSize">n_ubatch as the context clamps it (<see cref="ComputeBufferEstimator.ReserveTokens"/>).</param>
+    /// <param name="swaFull">Full-size sliding-window cache.</param>
+    public static long SlidingWindowCells(ModelSummary model, int contextSize, long ubatchSize, bool swaFull)
+    {
+        if (model is null) throw new ArgumentNullException(nameof(model));
+        if (ArchitectureTraits.Of(model).SlidingWindowPattern == 0) return 0;
+        var full = Cells(contextSize);
+        if (swaFull || model.SlidingWindow is not > 0) return full;
+        // n_seq_max is 1 (LLamaSharp's default), so the window is counted once.
+        var wanted = checked((long)model.SlidingWindow.Value + Math.Max(1, ubatchSize));
+        return Math.Min(full, (wanted + ContextPadding - 1) / ContextPadding * ContextPadding);
+    }
 
     /// <summary>KV bytes one token occupies in layer <paramref name="layer"/>.</summary>
     public static long BytesPerToken(ModelSummary model, int layer, KvCacheType typeK, KvCacheType typeV)
@@ -84,15 +107,24 @@ public static class KvCacheEstimator
     /// KV bytes of every layer for <paramref name="contextSize"/> tokens. A layer whose bytes overflow is reported as
     /// its share of <see cref="ComputeBufferEstimator.SaturatedBytes"/>, so the sum over layers still fits a long.
     /// </summary>
-    public static long[] LayerBytes(ModelSummary model, int contextSize, KvCacheType typeK, KvCacheType typeV)
+    /// <param name="model">The model.</param>
+    /// <param name="contextSize">n_ctx as requested.</param>
+    /// <param name="typeK">K cache type.</param>
+    /// <param name="typeV">V cache type.</param>
+    /// <param name="ubatchSize">n_ubatch (sizes a sliding-window cache that is not full-size).</param>
+    /// <param name="swaFull">Full-size sliding-window cache (llama.cpp's and LLamaSharp's default).</param>
+    public static long[] LayerBytes(ModelSummary model, int contextSize, KvCacheType typeK, KvCacheType typeV, long ubatchSize = 512, bool swaFull = true)
     {
         var layers = Math.Max(0, model.BlockCount);
-        var cells = Cells(contextSize);
+        var traits = ArchitectureTraits.Of(model);
+        var fullCells = Cells(contextSize);
+        var windowCells = SlidingWindowCells(model, contextSize, ubatchSize, swaFull);
         var layerCeiling = ComputeBufferEstimator.SaturatedBytes / Math.Max(ModelLimits.MaxLayers, layers);
         var result = new long[layers];
         for (var il = 0; il < layers; il++)
         {
             var layer = il;
+            var cells = traits.IsSlidingWindowLayer(il) ? windowCells : fullCells;
             var bytes = ComputeBufferEstimator.Saturating(() => checked(cells * BytesPerToken(model, layer, typeK, typeV)));
             result[il] = Math.Min(bytes, layerCeiling);
         }

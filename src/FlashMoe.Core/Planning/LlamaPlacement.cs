@@ -196,15 +196,28 @@ public static class LlamaPlacement
     };
 
     /// <summary>
-    /// True when the CPU backend would repack this tensor: a matmul weight (not the token embedding, a norm
-    /// or a bias) of a repackable type whose row count is a multiple of the 8-row interleave.
+    /// True when the CPU backend would repack this tensor: a weight of a repackable type whose op the repack buffer
+    /// supports (<c>extra_buffer_type::supports_op</c> in <c>ggml/src/ggml-cpu/repack.cpp</c>: MUL_MAT of a 2-D weight,
+    /// MUL_MAT_ID of a 3-D expert tensor — so not the token embedding (GET_ROWS), norms, biases, or 3-D per-head
+    /// matmul weights such as DeepSeek's <c>attn_k_b</c> / <c>attn_v_b</c>), with a row count that is a multiple of
+    /// the 8-row interleave.
     /// </summary>
     public static bool IsRepackable(TensorSummary tensor)
     {
+        if (tensor is null) throw new ArgumentNullException(nameof(tensor));
         if (!RepackableTypes.Contains(tensor.Type)) return false;
         if (tensor.Role is TensorRole.TokenEmbedding or TensorRole.Norm or TensorRole.Other) return false;
-        if (tensor.Dimensions.Count < 2) return false;
+        var wanted = tensor.Role == TensorRole.ExpertFfn ? 3 : 2;
+        if (DimensionCount(tensor.Dimensions) != wanted) return false;
         return tensor.Dimensions[1] % 8 == 0;
+    }
+
+    // ggml_n_dims: the dimensions up to the last one larger than 1 (at least 1).
+    private static int DimensionCount(IReadOnlyList<long> dimensions)
+    {
+        var count = dimensions.Count;
+        while (count > 1 && dimensions[count - 1] == 1) count--;
+        return Math.Max(1, count);
     }
 
     /// <summary>True for tensors whose op is a matrix multiplication (these are offloaded to a GPU in large batches).</summary>

@@ -53,7 +53,8 @@ public static partial class MemoryPlanner
         var (weights, repacked) = WeightPlacement.BytesByDevice(placed, deviceCount, options.UseMmap);
 
         // ---- KV cache (llama-kv-cache.cpp: on dev_layer(il) when offload_kqv, else the CPU buffer type) ----
-        var kvLayers = prepared.KvLayerBytes(options.ContextSize, options.TypeK, options.TypeV);
+        var kvLayers = prepared.KvLayerBytes(options.ContextSize, options.TypeK, options.TypeV,
+            ComputeBufferEstimator.ReserveTokens(options.ContextSize, options.BatchSize, options.UBatchSize), options.SwaFull);
         var kv = new long[deviceCount];
         long kvTotal = 0;
         for (var il = 0; il < kvLayers.Length; il++)

@@ -11,7 +11,7 @@ namespace FlashMoe.Planning;
 /// </summary>
 internal sealed class PreparedModel
 {
-    private readonly Dictionary<(int, KvCacheType, KvCacheType), long[]> _kv = new();
+    private readonly Dictionary<(int, KvCacheType, KvCacheType, long, bool), long[]> _kv = new();
 
     public PreparedModel(ModelSummary model, IReadOnlyList<TensorOverride> overrides, int gpuCount)
     {
@@ -67,12 +67,12 @@ internal sealed class PreparedModel
     public TensorSummary? TiedEmbedding { get; }
     public CompiledOverride? TiedMatch { get; private set; }
 
-    public long[] KvLayerBytes(int contextSize, KvCacheType k, KvCacheType v)
+    public long[] KvLayerBytes(int contextSize, KvCacheType k, KvCacheType v, long ubatchSize, bool swaFull)
     {
-        var key = (contextSize, k, v);
+        var key = (contextSize, k, v, ubatchSize, swaFull);
         if (!_kv.TryGetValue(key, out var bytes))
         {
-            bytes = KvCacheEstimator.LayerBytes(Model, contextSize, k, v);
+            bytes = KvCacheEstimator.LayerBytes(Model, contextSize, k, v, ubatchSize, swaFull);
             _kv[key] = bytes;
         }
         return bytes;

@@ -63,6 +63,7 @@ public static class ProfileResolver
             TypeV = load.KvCache.V,
             Repack = load.Repack,
             KvOffload = load.KvOffload,
+            SwaFull = load.SwaFull,
             MainGpu = 0,
             TensorSplits = ExplicitSplits(host.Gpus),
         };

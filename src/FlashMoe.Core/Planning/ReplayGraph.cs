@@ -56,6 +56,13 @@ internal sealed class ReplayGraph
     public ReplayTensor Op(bool inplace, long[] shape, params ReplayTensor?[] sources) =>
         Add(new ReplayTensor(Bytes(shape), 0, shape, NonNull(sources), inplace, null, false));
 
+    /// <summary>
+    /// An op producing a new tensor of <paramref name="elementBytes"/>-byte elements (a copy of an f16 K cache view). It
+    /// never runs in place, so its layout only has to differ from the f32 tensors'.
+    /// </summary>
+    public ReplayTensor OpOfElement(long elementBytes, long[] shape, params ReplayTensor?[] sources) =>
+        Add(new ReplayTensor(Bytes(shape) / 4 * elementBytes, 2, shape, NonNull(sources), false, null, false));
+
     /// <summary>An op producing a new i32 tensor (ARGSORT).</summary>
     public ReplayTensor OpI32(long[] shape, params ReplayTensor?[] sources) =>
         Add(new ReplayTensor(Bytes(shape), 1, shape, NonNull(sources), false, null, false));

@@ -37,6 +37,11 @@ public sealed record ResolvedLoadOptions
     public KvCacheType TypeV { get; init; } = LoadDefaults.CacheType;
     /// <summary>Whether CPU repacking is wanted (LLamaSharp 0.30 cannot turn it off through ModelParams).</summary>
     public bool Repack { get; init; } = LoadDefaults.Repack;
+    /// <summary>
+    /// Full-size sliding-window cache (<c>swa_full</c>): SWA layers keep every context cell instead of the window plus a
+    /// ubatch. On by default, as in llama.cpp and LLamaSharp 0.30.
+    /// </summary>
+    public bool SwaFull { get; init; } = LoadDefaults.SwaFull;
     /// <summary>Offload the KV cache with its layer.</summary>
     public bool KvOffload { get; init; } = LoadDefaults.KvOffload;
     /// <summary>Main GPU index (when GPUs are declared).</summary>

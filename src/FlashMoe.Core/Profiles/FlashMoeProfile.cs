@@ -190,6 +190,10 @@ public sealed record HardwareSpec(
 /// <param name="ExpertUsedCount">Declared experts used per token.</param>
 /// <param name="ExpertFraction">Declared share (0–1) of the weight bytes that are routed experts.</param>
 /// <param name="WeightType">Declared dominant weight type (decides CPU repack), e.g. Q4_0.</param>
+/// <param name="Architecture">
+/// Declared architecture (<c>general.architecture</c>): the shape every fact not declared is taken from — the released
+/// model it names (DeepSeek-R1, Qwen3-30B-A3B, gpt-oss-20b; llama: a llama-3-8B shape) — and the graph the plan replays.
+/// </param>
 public sealed record ModelSpec(
     string? Path,
     double? SizeGiB,
@@ -197,7 +201,21 @@ public sealed record ModelSpec(
     int? ExpertCount = null,
     int? ExpertUsedCount = null,
     double? ExpertFraction = null,
-    GgmlType? WeightType = null);
+    GgmlType? WeightType = null,
+    ModelArchitecture? Architecture = null);
+
+/// <summary>The architectures a profile can declare (llama.cpp's <c>general.architecture</c> names in the JSON).</summary>
+public enum ModelArchitecture
+{
+    /// <summary><c>llama</c> (also Mixtral-style MoE converted as llama).</summary>
+    Llama,
+    /// <summary><c>deepseek2</c>: DeepSeek-V2/V3/R1.</summary>
+    DeepSeek2,
+    /// <summary><c>qwen3moe</c>: Qwen3-30B-A3B, Qwen3-235B-A22B.</summary>
+    Qwen3Moe,
+    /// <summary><c>gpt-oss</c>: gpt-oss-20b, gpt-oss-120b.</summary>
+    GptOss,
+}
 
 /// <summary>How llama.cpp loads and runs the model.</summary>
 /// <param name="Mmap">Memory-map the file (true), read it into anonymous memory (false), or decide (auto).</param>
@@ -214,6 +232,10 @@ public sealed record ModelSpec(
 /// <param name="KvCache">KV cache types.</param>
 /// <param name="Repack">Allow CPU weight repacking (llama.cpp <c>use_extra_bufts</c>).</param>
 /// <param name="KvOffload">Keep the KV cache of offloaded layers on the GPU.</param>
+/// <param name="SwaFull">
+/// Full-size sliding-window cache (llama.cpp <c>swa_full</c>, on by default): false sizes the cache of sliding-window
+/// layers (gpt-oss) to the window plus a ubatch.
+/// </param>
 public sealed record LoadOptions(
     AutoSwitch Mmap,
     bool Mlock,
@@ -228,7 +250,8 @@ public sealed record LoadOptions(
     AutoSwitch FlashAttention,
     KvCacheSpec KvCache,
     bool Repack = LoadDefaults.Repack,
-    bool KvOffload = LoadDefaults.KvOffload)
+    bool KvOffload = LoadDefaults.KvOffload,
+    bool SwaFull = LoadDefaults.SwaFull)
 {
     /// <summary>Defaults for every option (what an empty <c>load</c> object means).</summary>
     public static LoadOptions Default { get; } = new(

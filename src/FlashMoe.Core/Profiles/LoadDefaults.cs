@@ -29,6 +29,9 @@ internal static class LoadDefaults
     /// <summary>CPU weight repacking is allowed (llama.cpp's <c>use_extra_bufts</c> default).</summary>
     public const bool Repack = true;
 
+    /// <summary>Sliding-window layers keep a full-size cache (llama.cpp's <c>swa_full</c> default, kept by LLamaSharp 0.30).</summary>
+    public const bool SwaFull = true;
+
     /// <summary>The KV cache of offloaded layers stays with its layer on the GPU (llama.cpp's <c>offload_kqv</c> default).</summary>
     public const bool KvOffload = true;
 }

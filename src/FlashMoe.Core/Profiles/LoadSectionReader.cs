@@ -31,6 +31,7 @@ internal static class LoadSectionReader
         var kvCache = d.KvCache;
         var repack = d.Repack;
         var kvOffload = d.KvOffload;
+        var swaFull = d.SwaFull;
         foreach (var p in reader.Members(obj, "load", "'load'", ProfileSchema.Load))
         {
             var path = "load." + p.Name;
@@ -50,10 +51,11 @@ internal static class LoadSectionReader
                 case "kvCache": kvCache = ReadKvCache(reader, p.Value, path); break;
                 case "repack": repack = reader.ReadBool(p.Value, path) ?? repack; break;
                 case "kvOffload": kvOffload = reader.ReadBool(p.Value, path) ?? kvOffload; break;
+                case "swaFull": swaFull = reader.ReadBool(p.Value, path) ?? swaFull; break;
             }
         }
         return new LoadOptions(mmap, mlock, gpuLayers, expertsOnCpu, overrides, threads, batchThreads,
-            contextSize, batchSize, ubatchSize, flashAttention, kvCache, repack, kvOffload);
+            contextSize, batchSize, ubatchSize, flashAttention, kvCache, repack, kvOffload, swaFull);
     }
 
     private static AutoSwitch? ReadAutoSwitch(ProfileValueReader reader, JsonNode value, string path)

@@ -19,6 +19,7 @@ internal static class ModelSectionReader
         double? size = null, expertFraction = null;
         int? blockCount = null, expertCount = null, expertUsed = null;
         GgmlType? weightType = null;
+        ModelArchitecture? architecture = null;
         var pathOrSizeRejected = false;
         foreach (var p in reader.Members(obj, "model", "'model'", ProfileSchema.Model))
         {
@@ -47,6 +48,7 @@ internal static class ModelSectionReader
                 case "expertUsedCount": expertUsed = reader.ReadInt(p.Value, memberPath, 1, ModelLimits.MaxExperts); break;
                 case "expertFraction": expertFraction = reader.ReadNumber(p.Value, memberPath, 0, exclusiveMin: false, 1, string.Empty); break;
                 case "weightType": weightType = reader.ReadEnum(p.Value, memberPath, ProfileSchema.WeightTypeNames); break;
+                case "architecture": architecture = reader.ReadEnum(p.Value, memberPath, ProfileSchema.ArchitectureNames); break;
             }
         }
         if (path is null && size is null && !pathOrSizeRejected)
@@ -54,7 +56,7 @@ internal static class ModelSectionReader
             reader.Report(DiagnosticCatalog.MissingValue, member.NameSpan,
                 "\"model\" needs \"path\" (the GGUF file, relative to this file) or \"sizeGiB\" (its size, used when the file is not there at build time)");
         }
-        return new ModelSpec(path, size, blockCount, expertCount, expertUsed, expertFraction, weightType);
+        return new ModelSpec(path, size, blockCount, expertCount, expertUsed, expertFraction, weightType, architecture);
     }
 
     /// <summary>The first character below U+0020 (C0 control) in <paramref name="text"/>, or null.</summary>

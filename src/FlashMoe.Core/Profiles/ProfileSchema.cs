@@ -28,13 +28,13 @@ public static class ProfileSchema
     public static IReadOnlyList<string> Gpu { get; } = new[] { "name", "vramGiB", "backend", "splitRatio" };
 
     /// <summary>Members of <c>model</c>.</summary>
-    public static IReadOnlyList<string> Model { get; } = new[] { "path", "sizeGiB", "blockCount", "expertCount", "expertUsedCount", "expertFraction", "weightType" };
+    public static IReadOnlyList<string> Model { get; } = new[] { "path", "sizeGiB", "blockCount", "expertCount", "expertUsedCount", "expertFraction", "weightType", "architecture" };
 
     /// <summary>Members of <c>load</c>.</summary>
     public static IReadOnlyList<string> Load { get; } = new[]
     {
         "mmap", "mlock", "gpuLayers", "expertsOnCpu", "tensorOverrides", "threads", "batchThreads",
-        "contextSize", "batchSize", "ubatchSize", "flashAttention", "kvCache", "repack", "kvOffload",
+        "contextSize", "batchSize", "ubatchSize", "flashAttention", "kvCache", "repack", "kvOffload", "swaFull",
     };
 
     /// <summary>Members of each <c>load.tensorOverrides[i]</c>.</summary>
@@ -68,6 +68,11 @@ public static class ProfileSchema
         ("f32", KvCacheType.F32), ("f16", KvCacheType.F16), ("bf16", KvCacheType.BF16), ("q8_0", KvCacheType.Q8_0),
         ("q4_0", KvCacheType.Q4_0), ("q4_1", KvCacheType.Q4_1), ("q5_0", KvCacheType.Q5_0), ("q5_1", KvCacheType.Q5_1),
         ("iq4_nl", KvCacheType.IQ4_NL));
+
+    /// <summary><c>model.architecture</c> spellings: llama.cpp's <c>general.architecture</c> names.</summary>
+    public static IReadOnlyList<KeyValuePair<string, ModelArchitecture>> ArchitectureNames { get; } = Pairs(
+        ("llama", ModelArchitecture.Llama), ("deepseek2", ModelArchitecture.DeepSeek2), ("qwen3moe", ModelArchitecture.Qwen3Moe),
+        ("gpt-oss", ModelArchitecture.GptOss));
 
     /// <summary><c>model.weightType</c> spellings: ggml's own lower-case type names (<c>q4_0</c>, <c>iq1_s</c>, …).</summary>
     public static IReadOnlyList<KeyValuePair<string, GgmlType>> WeightTypeNames { get; } =
