@@ -37,8 +37,8 @@ internal static class Program
         writer.WriteLine("""
             FlashMoe sample
               (no arguments)                      make a small synthetic MoE model, plan, load and generate
-              run --profile NAME [--model PATH]    plan, load and generate with a named profile (see run --help)
-            The flashmoe tool (src/FlashMoe.Tool) inspects, plans, checks and writes synthetic models.
+              run [--profile NAME] [--model PATH]  plan, load and generate with a named (or the best-fitting) profile (see run --help)
+            The flashmoe tool (src/FlashMoe.Tool) inspects, plans, checks, tunes and writes synthetic models.
             """);
         return exitCode;
     }

@@ -18,8 +18,8 @@ using Microsoft.Extensions.Logging;
 namespace FlashMoe.Sample;
 
 /// <summary>
-/// The main job (no arguments): make a small synthetic MoE once, resolve the generated <c>SmallCpuBox</c> profile
-/// on this machine, print the plan, load with a progress bar, generate, and print speed and estimated vs actual
+/// The main job (no arguments): make a small synthetic MoE once, select the generated profile that fits this machine
+/// (<c>FlashMoeProfiles.All.SelectFor</c>: <c>SmallCpuBox</c> here, with the reason the other was rejected), print the plan, load with a progress bar, generate, and print speed and estimated vs actual
 /// buffers; then show the seed profile (<c>ArcWorkstation</c>) resolved on its declared hardware. The `run` verb
 /// does the same with a named profile and a real model.
 /// </summary>
@@ -29,9 +29,11 @@ internal static class RunCommand
     private const int DefaultTokens = 32;
 
     private const string Help = """
-        run --profile NAME [--model PATH] [--prompt TEXT] [--tokens N]
+        run [--profile NAME] [--model PATH] [--prompt TEXT] [--tokens N]
           Resolves the profile (from flashmoe.json) on this machine, prints the plan, loads the model with exactly
           those options, generates N tokens and prints the speed and the estimated vs actual buffers.
+          --profile   the profile; without it, the one that fits this machine best for --model
+                      (FlashMoeProfiles.All.SelectFor, with the reason each other profile was not chosen)
           --model     the GGUF file (default: the profile's model.path, relative to the app or current directory)
           --prompt    the prompt (default "Once upon a time")
           --tokens    tokens to generate (default 32)
@@ -92,16 +94,20 @@ internal static class RunCommand
             ? $"wrote {modelPath} ({Size(new FileInfo(modelPath).Length)}) in {elapsed.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} s"
             : $"using the cached {modelPath} ({Size(new FileInfo(modelPath).Length)})");
 
-        Heading("2. The plan: FlashMoeProfiles.SmallCpuBox (flashmoe.json) resolved on this machine");
+        Heading("2. The profile for this machine: FlashMoeProfiles.All.SelectFor(host, model) (flashmoe.json)");
         var host = HostInfo.Detect(modelPath);
-        // The profile names the model by file name; the sample keeps it in the cache directory.
-        var resolved = FlashMoeProfiles.SmallCpuBox.Resolve(host, baseDirectory: cache);
+        var selection = FlashMoeProfiles.All.SelectFor(host, GgufReader.ReadSummary(modelPath));
+        Console.Write(selection.Describe());
+        var resolved = selection.Selected
+            ?? throw new UsageException("No profile in flashmoe.json can run this model on this machine (the reasons are above).");
+
+        Heading($"3. The plan: FlashMoeProfiles.{resolved.Profile.Name} resolved on this machine");
         Console.Write(resolved.DescribePlan(host));
 
-        Heading("3. Load and generate through LLamaSharp with exactly these options");
+        Heading("4. Load and generate through LLamaSharp with exactly these options");
         await LoadAndGenerateAsync(resolved, host, modelPath, DefaultPrompt, DefaultTokens, logger, cancellationToken);
 
-        Heading("4. The seed machine: FlashMoeProfiles.ArcWorkstation resolved on its declared hardware (no load)");
+        Heading("5. The seed machine: FlashMoeProfiles.ArcWorkstation resolved on its declared hardware (no load)");
         var seed = FlashMoeProfiles.ArcWorkstation;
         // The seed's model is a 121 GiB DeepSeek-R1 UD-IQ1_S: a sparse synthetic file of that shape and size stands in,
         // so the plan reads a deepseek2 header (MLA cache, dense lead, shared expert) rather than declared facts.
@@ -141,7 +147,7 @@ internal static class RunCommand
                     throw new UsageException($"run: unknown argument '{arg}' (see run --help).");
             }
         }
-        if (profileName is null) throw new UsageException("run: --profile NAME is required (see run --help).");
+        if (profileName is null) return await RunSelectedAsync(modelPath, prompt, tokens, logger, cancellationToken);
         var profile = FlashMoeProfiles.All.FirstOrDefault(p => string.Equals(p.Name, profileName, StringComparison.OrdinalIgnoreCase))
             ?? throw new UsageException($"run: no profile '{profileName}' in flashmoe.json (known: {string.Join(", ", FlashMoeProfiles.All.Select(p => p.Name))}).");
         modelPath ??= profile.FindModelFile()
@@ -152,6 +158,28 @@ internal static class RunCommand
         var host = HostInfo.Detect(modelPath);
         var resolved = profile.Resolve(host, GgufReader.ReadSummary(modelPath));
         Heading($"Plan: {profile.Name} resolved on this machine for {modelPath}");
+        Console.Write(resolved.DescribePlan(host));
+        Heading("Load and generate");
+        await LoadAndGenerateAsync(resolved, host, modelPath, prompt ?? DefaultPrompt, tokens ?? DefaultTokens, logger, cancellationToken);
+        return 0;
+    }
+
+    /// <summary>`run --model PATH` without a profile: the one that fits this machine best (FlashMoeProfiles.All.SelectFor).</summary>
+    private static async Task<int> RunSelectedAsync(string? modelPath, string? prompt, int? tokens, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (modelPath is null) throw new UsageException("run: give --profile NAME, or --model PATH to select the profile that fits (see run --help).");
+        modelPath = Path.GetFullPath(modelPath);
+        if (!File.Exists(modelPath)) throw new UsageException($"run: no such model file '{modelPath}'.");
+        var host = HostInfo.Detect(modelPath);
+        var selection = FlashMoeProfiles.All.SelectFor(host, GgufReader.ReadSummary(modelPath));
+        Heading("Profile selection");
+        Console.Write(selection.Describe());
+        if (selection.Selected is not { } resolved)
+        {
+            Console.Error.WriteLine("error: no profile in flashmoe.json can run this model on this machine (the reasons are above).");
+            return 1;
+        }
+        Heading($"Plan: {resolved.Profile.Name} resolved on this machine for {modelPath}");
         Console.Write(resolved.DescribePlan(host));
         Heading("Load and generate");
         await LoadAndGenerateAsync(resolved, host, modelPath, prompt ?? DefaultPrompt, tokens ?? DefaultTokens, logger, cancellationToken);

@@ -30,6 +30,7 @@ internal static class ExitCodes
         "inspect" => "  0 ok, 2 bad arguments, 3 malformed GGUF (error FM01xx on stderr), 4 the file cannot be read",
         "synth" => "  0 written, 2 bad options or an impossible shape, 4 the file cannot be written",
         "plan" => "  0 planned, 1 the plan has an error (e.g. FM1001, FM1004), 2 bad arguments, 3 malformed GGUF or profile file, 4 a file cannot be read or written",
+        "tune" => "  0 tuned and written, 1 nothing could be measured, 2 bad arguments, 3 malformed GGUF or profile file, 4 a file cannot be read or written, 130 cancelled (what was measured is still written)",
         "check" => "  0 no error, 1 an error (FM0301 for an unreadable file included) or, with --warnaserror, a warning: the build would fail, 2 bad arguments",
         _ => "  see 'flashmoe --help'",
     };

@@ -34,6 +34,7 @@ internal static class FlashMoeCli
             PlanCommand.Create(console),
             CheckCommand.Create(console),
             SynthCommand.Create(console),
+            TuneCommand.Create(console),
         };
 
         foreach (var help in root.Options.OfType<HelpOption>())

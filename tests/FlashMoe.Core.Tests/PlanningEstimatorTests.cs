@@ -149,7 +149,7 @@ public class PlanningEstimatorTests
         var repackable = model.Tensors.Where(t => t.Type == GgmlType.Q4_0).Sum(t => t.Bytes); // every Q4_0 matmul weight
         Assert.Equal(repackable, h.RepackedBytes);
         Assert.Equal(model.TensorBytes, h.CpuWeightBytes);
-        var nonWeights = h.KvCacheBytes + h.ComputeBytes + h.OutputBytes + EvidenceThresholds.RuntimeOverheadBytes;
+        var nonWeights = h.KvCacheBytes + h.ComputeBytes + h.OutputBytes + EvidenceThresholds.RuntimeOverheadBytes(model);
         Assert.Equal(repackable + nonWeights, h.AnonymousBytes);
         Assert.Equal(model.TensorBytes - repackable, h.FileBackedBytes);
         Assert.Equal(h.AnonymousBytes + model.TensorBytes, h.PeakRssBytes); // ≈ 1.95 × the file, as measured

@@ -38,7 +38,7 @@ public sealed class CommandLineTests
 
         Assert.Equal(ExitCodes.Usage, result.ExitCode);
         Assert.Equal(string.Empty, result.Stdout);
-        Assert.StartsWith("flashmoe: unknown verb 'tunes' (verbs: inspect, plan, check, synth).\n", result.Stderr.Replace("\r\n", "\n"));
+        Assert.StartsWith("flashmoe: unknown verb 'tunes' (verbs: inspect, plan, check, synth, tune).\n", result.Stderr.Replace("\r\n", "\n"));
     }
 
     [Fact]

@@ -16,9 +16,14 @@ internal static class ChildProtocol
 internal sealed record ChildResult
 {
     public double LoadSeconds { get; init; }
+    /// <summary>Time to first token: the prompt's decode plus the first sample.</summary>
     public double PromptSeconds { get; init; }
     public int PromptTokens { get; init; }
+    public double PromptTokensPerSecond { get; init; }
     public int GeneratedTokens { get; init; }
+    /// <summary>Context cells used at the end, and n_ctx.</summary>
+    public int ContextUsed { get; init; }
+    public int ContextSize { get; init; }
     public double TokensPerSecond { get; init; }
     public long PeakRssBytes { get; init; }
     public string? LlamaLoadMode { get; init; }

@@ -89,7 +89,7 @@ internal static class ChildRunner
         foreach (var part in new[]
                  {
                      RamSweepChild.Verb, "--model", modelPath, "--mode", mode == SweepMode.Mmap ? "mmap" : "nommap",
-                     "--tokens", Invariant(options.Tokens), "--threads", Invariant(options.Threads), "--ctx", Invariant(options.ContextSize),
+                     "--tokens", Invariant(options.Tokens), "--fill", options.Fill.ToString("R", CultureInfo.InvariantCulture), "--threads", Invariant(options.Threads), "--ctx", Invariant(options.ContextSize),
                  })
         {
             start.ArgumentList.Add(part);

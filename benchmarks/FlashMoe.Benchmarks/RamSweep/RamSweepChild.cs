@@ -18,20 +18,19 @@ namespace FlashMoe.Benchmarks.RamSweep;
 /// The hidden <c>ramsweep-child</c> verb: one run of the sweep inside the cgroup the parent made. It goes through the
 /// product path exactly as an app does — <see cref="HostInfo.Detect"/> (which sees the cgroup limit), the profile
 /// resolved for that host, <see cref="FlashMoeModel.LoadAsync(ResolvedProfile, string, IProgress{float}?, Microsoft.Extensions.Logging.ILogger?, System.Threading.CancellationToken)"/>
-/// (which maps the options with ToModelParams), a context and N generated tokens — and reports on stdout.
+/// (which maps the options with ToModelParams), a context filled by <see cref="FlashMoeWorkload"/> (a prompt up to
+/// fill × n_ctx, then N generated tokens) — and reports on stdout.
 /// </summary>
 internal static class RamSweepChild
 {
     public const string Verb = "ramsweep-child";
 
-    // 21 tokens (with BOS) in the synthetic vocab: long enough that prompt processing shows up under memory pressure.
-    public const string DefaultPrompt = "The quick brown fox jumps over the lazy dog, and then the dog";
-
     public static async Task<int> RunAsync(string[] args)
     {
-        string? model = null, prompt = null;
+        string? model = null;
         SweepMode? mode = null;
-        int tokens = 32, threads = 2, context = 2048;
+        int tokens = 64, threads = 2, context = 2048;
+        var fill = 1.0;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{Verb}: {args[i]} needs a value");
@@ -43,7 +42,7 @@ internal static class RamSweepChild
                 case "--tokens": tokens = Int(); break;
                 case "--threads": threads = Int(); break;
                 case "--ctx": context = Int(); break;
-                case "--prompt": prompt = Value(); break;
+                case "--fill": fill = double.Parse(Value(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture); break;
                 default: throw new UsageException($"{Verb}: unknown argument '{args[i]}'");
             }
         }
@@ -59,37 +58,37 @@ internal static class RamSweepChild
         using var loaded = await FlashMoeModel.LoadAsync(resolved, model);
         Phase("context", clock);
         using var llamaContext = loaded.CreateContext();
-        var promptTokens = llamaContext.Tokenize(prompt ?? DefaultPrompt, addBos: true).Length;
 
+        // The prompt fills the context up to fill × n_ctx minus the generated tokens, as a long chat does, so the
+        // KV cache and the full-size compute buffer are really touched (a short prompt leaves most of them untouched).
+        var size = (int)llamaContext.ContextSize;
+        var target = Math.Min(size, Math.Max(tokens + 1, (int)Math.Round(fill * size)));
+        var promptTokens = Math.Max(1, target - tokens);
         Phase("prompt", clock);
-        var executor = new InteractiveExecutor(llamaContext);
-        var inference = new InferenceParams { MaxTokens = tokens, SamplingPipeline = new GreedySamplingPipeline() };
-        var generation = Stopwatch.StartNew();
-        TimeSpan? firstToken = null;
-        var generated = 0;
-        await foreach (var _ in executor.InferAsync(prompt ?? DefaultPrompt, inference))
+        var firstTokenSeen = false;
+        var progress = new SynchronousProgress<int>(generated =>
         {
-            generated++;
-            if (firstToken is null)
+            if (!firstTokenSeen)
             {
-                firstToken = generation.Elapsed;
+                firstTokenSeen = true;
                 Phase("generate", clock);
             }
             Console.WriteLine(FormattableString.Invariant($"{ChildProtocol.Marker}token {generated} {clock.ElapsedMilliseconds}"));
-        }
-        generation.Stop();
+        });
+        var run = await FlashMoeWorkload.RunAsync(llamaContext, promptTokens, Math.Min(tokens, size - promptTokens), progress);
         var comparison = loaded.CompareWithPlan();
 
-        var ttft = firstToken ?? generation.Elapsed;
-        var rest = generation.Elapsed - ttft;
         var result = new ChildResult
         {
             LoadSeconds = loaded.LoadTime.TotalSeconds,
-            PromptSeconds = ttft.TotalSeconds,
-            PromptTokens = promptTokens,
-            GeneratedTokens = generated,
-            TokensPerSecond = generated > 1 && rest > TimeSpan.Zero ? (generated - 1) / rest.TotalSeconds : 0,
-            PeakRssBytes = PeakRssBytes(),
+            PromptSeconds = run.TimeToFirstToken.TotalSeconds,
+            PromptTokens = run.PromptTokens,
+            PromptTokensPerSecond = run.PromptTokensPerSecond,
+            GeneratedTokens = run.GeneratedTokens,
+            ContextUsed = run.ContextUsed,
+            ContextSize = size,
+            TokensPerSecond = run.GenerationTokensPerSecond,
+            PeakRssBytes = run.PeakRssBytes ?? 0,
             LlamaLoadMode = loaded.Buffers.LoadMode,
             DetectedLimitBytes = host.MemoryLimitBytes,
             Advice = resolved.Advice.Select(a => a.Id).ToList(),
@@ -98,22 +97,22 @@ internal static class RamSweepChild
             PlannedFootprintBytes = resolved.Plan.Host.FootprintBytes,
             PlannedOverheadBytes = resolved.Plan.Host.RuntimeOverheadBytes,
         };
+        Phase("end", clock);
         Console.WriteLine(ChildProtocol.Marker + "result " + JsonSerializer.Serialize(result));
         return 0;
     }
 
-    private static void Phase(string name, Stopwatch clock) =>
-        Console.WriteLine(FormattableString.Invariant($"{ChildProtocol.Marker}phase {name} {clock.ElapsedMilliseconds}"));
-
-    /// <summary>VmHWM of /proc/self/status: the peak resident set (file pages mapped in + anonymous memory).</summary>
-    private static long PeakRssBytes()
+    private static void Phase(string name, Stopwatch clock)
     {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-        {
-            if (!line.StartsWith("VmHWM:", StringComparison.Ordinal)) continue;
-            var kb = line.Substring(6).Trim().Split(' ')[0];
-            return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
-        }
-        return 0;
+        Console.WriteLine(FormattableString.Invariant($"{ChildProtocol.Marker}phase {name} {clock.ElapsedMilliseconds}"));
+        // What is resident when each phase starts: how the runtime overhead splits (runtime, native code, context).
+        Console.WriteLine(FormattableString.Invariant(
+            $"{ChildProtocol.Marker}memory {name} anon {ProcessMemory.AnonymousBytes() ?? -1} file {ProcessMemory.FileBackedBytes() ?? -1} hwm {ProcessMemory.PeakResidentBytes() ?? -1}"));
     }
+}
+
+/// <summary>An IProgress that reports on the caller's thread, in order (Progress&lt;T&gt; posts to the thread pool).</summary>
+internal sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
 }

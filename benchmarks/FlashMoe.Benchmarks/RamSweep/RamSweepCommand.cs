@@ -55,7 +55,7 @@ internal static class RamSweepCommand
             foreach (var quant in options.ExpertQuants)
             {
                 var path = SweepModels.Ensure(options.ModelDirectory, options.SizeBytes, quant, log);
-                models.Add((quant == GgmlType.Q4_0 ? "Q4_0 experts" : "Q8_0", path));
+                models.Add((quant == GgmlType.Q8_0 ? "Q8_0" : quant + " experts", path));
             }
         }
 
@@ -104,6 +104,15 @@ internal static class RamSweepCommand
             var raw = Path.ChangeExtension(output, ".json");
             File.WriteAllText(raw, report.RenderJson());
             log.WriteLine($"wrote {output} and the raw runs to {raw}");
+            foreach (var section in report.Sections)
+            {
+                var chart = DecisionTruth.Chart(section);
+                if (chart.Length == 0) continue;
+                var name = new string(section.Label.Select(ch => char.IsLetterOrDigit(ch) ? char.ToLowerInvariant(ch) : '-').ToArray());
+                var svg = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(output)) ?? ".", Path.GetFileNameWithoutExtension(output) + "-" + name + ".svg");
+                File.WriteAllText(svg, chart);
+                log.WriteLine($"wrote the chart {svg}");
+            }
         }
         return 0;
     }

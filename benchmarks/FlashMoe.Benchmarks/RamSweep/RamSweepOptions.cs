@@ -15,12 +15,15 @@ internal sealed record RamSweepOptions
 
           --model PATH          an existing GGUF (instead of --size/--quant)
           --size SIZE           size of the synthetic MoE to write (default 2GiB; 1.5GiB, 1800MiB, … )
-          --quant LIST          q8_0 (all Q8_0: nothing repacked) and/or q4_0 (Q4_0 experts, Q8_0 elsewhere: the
-                                experts are repacked on AVX2/AVX-512), comma-separated (default q8_0)
+          --quant LIST          q8_0 (all Q8_0: nothing repacked), q4_0 (Q4_0 experts, Q8_0 elsewhere: the experts are
+                                repacked on AVX2/AVX-512) and/or q4_k (Q4_K experts, a K-quant, also repacked on AVX2),
+                                comma-separated (default q8_0)
           --model-dir DIR       where synthetic models are written and reused (default /tmp/flashmoe-bench)
           --ratios LIST         RAM limits as multiples of the file size (default 1.5,1.15,1.05,1.02,1.0,0.95,0.9,0.85)
           --modes LIST          mmap,nommap (default both)
-          --tokens N            tokens to generate (default 32)
+          --tokens N            tokens to generate after the prompt (default 64)
+          --fill F              the prompt fills the context up to F × ctx minus the generated tokens, as a long
+                                chat does (default 1.0: the whole context; 0.5 = half)
           --repeats N           runs per cell; medians are reported (default 1)
           --threads N           generation and batch threads (default 2)
           --ctx N               context size (default 2048)
@@ -30,7 +33,8 @@ internal sealed record RamSweepOptions
           --cgroup-parent DIR   where the per-run memory cgroups are made (default: this process's own cgroup v1
                                 memory group, so any limit on the caller still applies)
           --plan-only           run nothing: only what FlashMoe's plan predicts for each limit (no root needed)
-          --out FILE            also write the markdown report to FILE (and the raw runs to FILE.json)
+          --out FILE            also write the markdown report to FILE (with the decision truth per objective), the raw
+                                runs to FILE.json and per model an SVG chart (tok/s vs ratio per mode, auto's pick circled)
         """;
 
     public string? ModelPath { get; init; }
@@ -39,7 +43,8 @@ internal sealed record RamSweepOptions
     public string ModelDirectory { get; init; } = "/tmp/flashmoe-bench";
     public IReadOnlyList<double> Ratios { get; init; } = new[] { 1.5, 1.15, 1.05, 1.02, 1.0, 0.95, 0.9, 0.85 };
     public IReadOnlyList<SweepMode> Modes { get; init; } = new[] { SweepMode.Mmap, SweepMode.NoMmap };
-    public int Tokens { get; init; } = 32;
+    public int Tokens { get; init; } = 64;
+    public double Fill { get; init; } = 1.0;
     public int Repeats { get; init; } = 1;
     public int Threads { get; init; } = 2;
     public int ContextSize { get; init; } = 2048;
@@ -87,6 +92,10 @@ internal sealed record RamSweepOptions
                 case "--ratios": o = o with { Ratios = List(Value()).Select(PositiveDouble).ToArray() }; break;
                 case "--modes": o = o with { Modes = List(Value()).Select(ParseMode).Distinct().ToArray() }; break;
                 case "--tokens": o = o with { Tokens = Positive() }; break;
+                case "--fill":
+                    var fill = PositiveDouble(Value());
+                    o = o with { Fill = fill <= 1 ? fill : throw new UsageException($"ramsweep: --fill is a fraction of the context in (0, 1], got {fill.ToString(CultureInfo.InvariantCulture)}") };
+                    break;
                 case "--repeats": o = o with { Repeats = Positive() }; break;
                 case "--threads": o = o with { Threads = Positive() }; break;
                 case "--ctx": o = o with { ContextSize = Positive() }; break;
@@ -115,7 +124,8 @@ internal sealed record RamSweepOptions
     {
         "q8_0" => GgmlType.Q8_0,
         "q4_0" => GgmlType.Q4_0,
-        _ => throw new UsageException($"ramsweep: --quant takes q8_0 and/or q4_0, got '{text}'"),
+        "q4_k" => GgmlType.Q4_K,
+        _ => throw new UsageException($"ramsweep: --quant takes q8_0, q4_0 and/or q4_k, got '{text}'"),
     };
 
     private static IEnumerable<string> List(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

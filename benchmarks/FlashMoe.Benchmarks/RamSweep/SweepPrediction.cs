@@ -14,13 +14,15 @@ namespace FlashMoe.Benchmarks.RamSweep;
 /// <param name="AdviceByMode">Advice IDs raised with mmap forced on / off.</param>
 /// <param name="AutoUsesMmap">What <c>mmap: "auto"</c> resolves to.</param>
 /// <param name="AutoRule">The rule that decided it.</param>
+/// <param name="AutoByObjective">What <c>mmap: "auto"</c> resolves to under each objective, with the rule.</param>
 internal sealed record SweepPrediction(
     double FootprintRatio,
     long FootprintBytes,
     long RepackedBytes,
     IReadOnlyDictionary<SweepMode, IReadOnlyList<string>> AdviceByMode,
     bool AutoUsesMmap,
-    string AutoRule)
+    string AutoRule,
+    IReadOnlyDictionary<Objective, (bool UseMmap, string Rule)> AutoByObjective)
 {
     /// <summary>The advice IDs the memory rules raise (FM1001 no-mmap OOM, FM1003 mmap short, FM1008 repack thrash, FM1002 mmap where no-mmap is better).</summary>
     public static readonly string[] MemoryAdviceIds = { "FM1001", "FM1002", "FM1003", "FM1008" };
@@ -29,8 +31,8 @@ internal sealed record SweepPrediction(
     {
         // As HostInfo.Detect reports it inside the group: a cgroup v1 limit, folded into the available RAM by ToHostFacts.
         var host = detected with { CgroupV1LimitBytes = limitBytes, CgroupV2LimitBytes = null };
-        ResolvedProfile Resolve(AutoSwitch mmap) =>
-            SweepProfile.Create(modelPath, mmap, threads, contextSize, detected.TotalRamBytes ?? 0).Resolve(host, model);
+        ResolvedProfile Resolve(AutoSwitch mmap, Objective objective = Objective.Throughput) =>
+            SweepProfile.Create(modelPath, mmap, threads, contextSize, detected.TotalRamBytes ?? 0, objective).Resolve(host, model);
 
         var mmapOn = Resolve(AutoSwitch.On);
         var mmapOff = Resolve(AutoSwitch.Off);
@@ -46,6 +48,11 @@ internal sealed record SweepPrediction(
                 [SweepMode.NoMmap] = mmapOff.Advice.Select(a => a.Id).ToList(),
             },
             auto.Options.UseMmap,
-            decision?.RuleId ?? "?");
+            decision?.RuleId ?? "?",
+            new[] { Objective.Throughput, Objective.Latency, Objective.Memory }.ToDictionary(o => o, o =>
+            {
+                var resolved = Resolve(AutoSwitch.Auto, o);
+                return (resolved.Options.UseMmap, resolved.DecisionFor("load.mmap")?.RuleId ?? "?");
+            }));
     }
 }

@@ -9,7 +9,7 @@ namespace FlashMoe.Benchmarks.RamSweep;
 /// </summary>
 internal static class SweepProfile
 {
-    public static FlashMoeProfile Create(string modelPath, AutoSwitch mmap, int threads, int contextSize, long totalRamBytes) => new(
+    public static FlashMoeProfile Create(string modelPath, AutoSwitch mmap, int threads, int contextSize, long totalRamBytes, Objective objective = Objective.Throughput) => new(
         "RamSweep",
         new HardwareSpec(totalRamBytes / (double)Units.GiB, null, CpuSpec.Unknown, EquatableArray<GpuSpec>.Empty, StorageKind.Unknown),
         new ModelSpec(modelPath, null),
@@ -21,7 +21,8 @@ internal static class SweepProfile
             ContextSize = contextSize,
             BatchSize = 512,
             UBatchSize = 512,
-        });
+        },
+        objective);
 
     public static AutoSwitch ModeSwitch(SweepMode mode) => mode == SweepMode.Mmap ? AutoSwitch.On : AutoSwitch.Off;
 }

@@ -32,6 +32,9 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
     private string _loadAfter = "?";
     private TimeSpan _elapsed;
 
+    /// <summary>The models swept so far.</summary>
+    public IReadOnlyList<SweepSection> Sections => _sections;
+
     public SweepSection AddModel(string label, string path, ModelSummary model)
     {
         var section = new SweepSection(label, path, model);
@@ -47,7 +50,7 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
 
     /// <summary>One line for the progress log.</summary>
     public static string Describe(RunOutcome o) =>
-        Invariant($"{ResultText(o)}; load {Seconds(LoadSeconds(o))}, prompt {Seconds(PromptSeconds(o))}, {TokensText(new[] { o })} tok/s, ") +
+        Invariant($"{ResultText(o)}; load {Seconds(LoadSeconds(o))}, prompt {Rate(o.Result?.PromptTokensPerSecond)} tok/s, TTFT {Seconds(PromptSeconds(o))}, {TokensText(new[] { o })} tok/s, ") +
         Invariant($"VmHWM {MiB(o.Result?.PeakRssBytes)}, group peak {MiB(o.CgroupPeakBytes)} MiB, {o.WallSeconds:0.0} s wall");
 
     public string Render()
@@ -65,14 +68,14 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
         var methods = string.Join("; ", all.Select(r => r.EvictMethod).Where(p => p.Length > 0).Distinct());
         var maxResident = all.Select(r => r.ResidentBeforeBytes ?? -1).DefaultIfEmpty(-1).Max();
         sb.AppendLine(Invariant(
-            $"Runs: {options.Threads} threads, context {options.ContextSize}, {options.Tokens} tokens, {options.Repeats} repeat(s) (medians), time-out {options.Timeout.TotalSeconds:0} s; each run a fresh process in its own cgroup v1 memory group under `{cgroupParent}` with `memory.limit_in_bytes` = ratio × file size; the model evicted from the page cache first ({methods}; still cached before a run, by {probes}: at most {(maxResident < 0 ? "unknown" : ByteSize.Format(maxResident))})."));
+            $"Runs: {options.Threads} threads, context {options.ContextSize} filled to {options.Fill:0.##} × (prompt + {options.Tokens} generated tokens), {options.Repeats} repeat(s) (medians), time-out {options.Timeout.TotalSeconds:0} s; each run a fresh process in its own cgroup v1 memory group under `{cgroupParent}` with `memory.limit_in_bytes` = ratio × file size; the model evicted from the page cache first ({methods}; still cached before a run, by {probes}: at most {(maxResident < 0 ? "unknown" : ByteSize.Format(maxResident))})."));
         sb.AppendLine();
         if (options.PlanOnly)
         {
             sb.AppendLine("--plan-only: nothing was run; the columns after \"group peak\" are the plan's prediction for each limit.");
             sb.AppendLine();
         }
-        sb.AppendLine("Columns: result (OOM = killed by the group's OOM killer, with the phase it was in; time-out = still running at the time-out, killed); load = weights load (LoadAsync); prompt = time to the first token (prompt processing included); gen = tokens/s after the first (median, with the range over repeats; ≈ partial rate before a time-out); VmHWM = the child's peak RSS; group peak = `memory.max_usage_in_bytes` (anonymous memory + page cache charged to the group); plan × = the plan's usable RAM ÷ host footprint for that limit; plan advice = the FM1xxx IDs FlashMoe raises for that mode at that limit (FM1001 no-mmap will not fit, FM1002 mmap where no-mmap is better, FM1003 mmap short of RAM, FM1008 mmap + repack thrash); auto = what `mmap: \"auto\"` resolves to.");
+        sb.AppendLine("Columns: result (OOM = killed by the group's OOM killer, with the phase it was in; time-out = still running at the time-out, killed); load = weights load (LoadAsync); prompt = prompt processing tokens/s (the prompt fills the context up to the fill fraction minus the generated tokens, decoded in n_batch chunks); TTFT = time to the first token (prompt processing included); gen = tokens/s after the first (median, with the range over repeats; ≈ partial rate before a time-out); VmHWM = the child's peak RSS; plan − VmHWM = the plan's host footprint minus that peak (no-mmap: what the calibration of the runtime overhead is checked against); group peak = `memory.max_usage_in_bytes` (anonymous memory + page cache charged to the group); plan × = the plan's usable RAM ÷ host footprint for that limit; plan advice = the FM1xxx IDs FlashMoe raises for that mode at that limit (FM1001 no-mmap will not fit, FM1002 mmap where no-mmap is better, FM1003 mmap short of RAM, FM1008 mmap + repack thrash); auto = what `mmap: \"auto\"` resolves to.");
         foreach (var section in _sections)
         {
             sb.AppendLine();
@@ -131,15 +134,15 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
         sb.AppendLine(Invariant(
             $"**{section.Label}**: `{section.Path}`, {Gib(m.FileSizeBytes):0.00} GiB ({m.FileSizeBytes:N0} B), {m.BlockCount} layers, {m.ExpertUsedCount}/{m.ExpertCount} experts, {types}; plan: host footprint {Gib(first?.FootprintBytes ?? 0):0.00} GiB ({(first?.FootprintBytes ?? 0) / (double)Math.Max(1, m.FileSizeBytes):0.000} × file), repacked {Gib(first?.RepackedBytes ?? 0):0.00} GiB."));
         sb.AppendLine();
-        sb.AppendLine("| mode | × file | limit MiB | result | load s | prompt s | gen tok/s | VmHWM MiB | group peak MiB | plan × | plan advice | auto |");
-        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        sb.AppendLine("| mode | × file | limit MiB | result | load s | prompt tok/s | TTFT s | gen tok/s | VmHWM MiB | plan − VmHWM MiB | group peak MiB | plan × | plan advice | auto |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var c in section.Cells)
         {
             var runs = c.Runs;
             var p = c.Prediction;
             var advice = p.AdviceByMode[c.Mode].Where(id => id.StartsWith("FM1", StringComparison.Ordinal)).ToList();
             sb.AppendLine(Invariant(
-                $"| {RamSweepCommand.ModeText(c.Mode)} | {c.Ratio:0.00} | {c.LimitBytes / (double)(1 << 20):0} | {ResultsText(runs)} | {Seconds(Median(runs.Select(LoadSeconds)))} | {Seconds(Median(runs.Select(PromptSeconds)))} | {TokensText(runs)} | {MiB(Median(runs.Select(r => (double?)r.Result?.PeakRssBytes)))} | {MiB(Median(runs.Select(r => (double?)r.CgroupPeakBytes)))} | {p.FootprintRatio:0.00} | {(advice.Count == 0 ? "–" : string.Join(" ", advice))} | {(p.AutoUsesMmap ? "mmap" : "no-mmap")} |"));
+                $"| {RamSweepCommand.ModeText(c.Mode)} | {c.Ratio:0.00} | {c.LimitBytes / (double)(1 << 20):0} | {ResultsText(runs)} | {Seconds(Median(runs.Select(LoadSeconds)))} | {Rate(Median(runs.Select(r => r.Result?.PromptTokensPerSecond)))} | {Seconds(Median(runs.Select(PromptSeconds)))} | {TokensText(runs)} | {MiB(Median(runs.Select(r => (double?)r.Result?.PeakRssBytes)))} | {SignedMiB(Median(runs.Select(r => r.Result is { PeakRssBytes: > 0 } x ? (double?)(x.PlannedFootprintBytes - x.PeakRssBytes) : null)))} | {MiB(Median(runs.Select(r => (double?)r.CgroupPeakBytes)))} | {p.FootprintRatio:0.00} | {(advice.Count == 0 ? "–" : string.Join(" ", advice))} | {(p.AutoUsesMmap ? "mmap" : "no-mmap")} |"));
         }
         var mismatches = section.Cells.SelectMany(c => c.Runs.Where(r => r.Result is not null && !SameAdvice(r.Result.Advice, c.Prediction.AdviceByMode[c.Mode]))
             .Select(r => Invariant($"{RamSweepCommand.ModeText(c.Mode)} {c.Ratio:0.00}×: child saw limit {MiB(r.Result!.DetectedLimitBytes)} MiB and raised {string.Join(" ", r.Result.Advice)}"))).ToList();
@@ -158,6 +161,7 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
             : "Where the child's in-group resolution differed from the prediction: " + string.Join("; ", mismatches) + ".");
         var hostAdvice = section.Cells.SelectMany(c => c.Prediction.AdviceByMode.Values.SelectMany(a => a)).Where(id => !id.StartsWith("FM1", StringComparison.Ordinal)).Distinct().OrderBy(id => id, StringComparer.Ordinal).ToList();
         if (hostAdvice.Count > 0) sb.AppendLine("Host advice also raised (not in the table): " + string.Join(" ", hostAdvice) + (hostAdvice.Contains("FM2002") ? " (FM2002: a container limit decides the plan)." : "."));
+        DecisionTruth.Render(sb, section);
         var leftovers = section.Cells.SelectMany(c => c.Runs).Count(r => r.Kind != RunKind.Skipped && !r.GroupRemoved);
         if (leftovers > 0) sb.AppendLine(Invariant($"{leftovers} memory group(s) could not be removed."));
     }
@@ -219,6 +223,8 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
     private static string MiB(double? bytes) => bytes is null ? "–" : (bytes.Value / (1 << 20)).ToString("0", CultureInfo.InvariantCulture);
 
     private static string MiB(long? bytes) => MiB((double?)bytes);
+
+    private static string SignedMiB(double? bytes) => bytes is null ? "–" : (bytes.Value / (1 << 20)).ToString("+0;−0;0", CultureInfo.InvariantCulture);
 
     private static double Gib(long bytes) => bytes / (double)Units.GiB;
 

@@ -1,4 +1,6 @@
+using System;
 using System.Collections.Generic;
+using FlashMoe.Gguf;
 using System.Collections.ObjectModel;
 
 namespace FlashMoe.Planning;
@@ -13,15 +15,46 @@ public static class EvidenceThresholds
     // ---- no-mmap -------------------------------------------------------------------------------
 
     /// <summary>
-    /// Process memory beyond llama.cpp's own buffers (runtime, allocator slack, native libraries) that a
-    /// no-mmap load needs. docs/evidence.md#ram-limit-sweep-small-models "no-mmap needs only ≈ 80–100 MiB above the file"; we take the top of the
-    /// range so that 1.0 × (OOM, docs/evidence.md#ram-limit-sweep-small-models) never looks like a fit.
+    /// Process memory beyond llama.cpp's own buffers (weights, KV cache, compute, output) that a no-mmap run holds at
+    /// its peak with the context full, apart from the vocabulary: the .NET runtime and its code (≈ 29 MiB resident at
+    /// start), LLamaSharp's and llama.cpp's native code paged in (≈ 10 MiB), llama.cpp's tensor metadata, graph and
+    /// scheduler, the sampler, the GC heap of the app's own work, and allocator slack. Calibrated against VmHWM at
+    /// full context (docs/measurements.md#runtime-overhead-calibrated-at-full-context).
     /// </summary>
-    public const long RuntimeOverheadBytes = 100 * Units.MiB;
+    public const long RuntimeOverheadBaseBytes = 57 * Units.MiB;
+
+    /// <summary>
+    /// llama.cpp's vocabulary per token (token text, score and attributes, the text → id map, the token → piece
+    /// cache): measured between a 412-token and a 32 000-token vocabulary
+    /// (docs/measurements.md#runtime-overhead-calibrated-at-full-context).
+    /// </summary>
+    public const long RuntimeOverheadBytesPerVocabToken = 256;
+
+    /// <summary>
+    /// Of the runtime overhead, the file-backed code pages (the .NET runtime's and llama.cpp's libraries: 37–40 MiB of
+    /// RssFile measured at full context). Like every file page they are reclaimable, and in a container they are charged
+    /// to whoever read them first, so a no-mmap load needs the rest of the footprint as anonymous memory: measured at
+    /// full context, no-mmap ran with a limit 26 MiB below its peak RSS and was OOM-killed 47 MiB below it
+    /// (docs/measurements.md#runtime-overhead-calibrated-at-full-context). 32 MiB keeps a margin to the kill.
+    /// </summary>
+    public const long RuntimeCodeBytes = 32 * Units.MiB;
+
+    /// <summary>
+    /// The runtime overhead the plan adds for <paramref name="model"/>: <see cref="RuntimeOverheadBaseBytes"/> +
+    /// <see cref="RuntimeOverheadBytesPerVocabToken"/> × vocabulary size. With it the plan's host footprint matched the
+    /// no-mmap peak RSS at full context within ±3 % or 64 MiB (evidence.md's "≈ 80–100 MiB above the file" counted
+    /// the KV cache and compute buffer too).
+    /// </summary>
+    public static long RuntimeOverheadBytes(ModelSummary model)
+    {
+        // The header's vocabulary size is a u32 at most; the product stays far below long.MaxValue.
+        var vocab = model is null ? 0 : Math.Max(0, Math.Min(model.VocabSize, ModelLimits.MaxUInt32));
+        return RuntimeOverheadBaseBytes + RuntimeOverheadBytesPerVocabToken * vocab;
+    }
 
     /// <summary>
     /// no-mmap fits when usable RAM ≥ this × the host footprint (CPU weights + CPU KV + CPU compute +
-    /// output + <see cref="RuntimeOverheadBytes"/>). docs/evidence.md#ram-limit-sweep-small-models: full speed at 1.02 × the file, OOM-killed
+    /// output + <see cref="RuntimeOverheadBytes(ModelSummary)"/>). docs/evidence.md#ram-limit-sweep-small-models: full speed at 1.02 × the file, OOM-killed
     /// during load at 1.0 ×; the 2 % between them is the overhead already counted in the footprint.
     /// </summary>
     public const double NoMmapFitRatio = 1.0;

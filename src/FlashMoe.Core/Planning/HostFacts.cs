@@ -33,6 +33,18 @@ public sealed record HostFacts
     public double? MemoryBandwidthGBs { get; init; }
     /// <summary>GPUs (declared; the CPU-only runtime detects none).</summary>
     public EquatableArray<GpuSpec> Gpus { get; init; }
+    /// <summary>
+    /// Generation speed measured on this host per thread count (e.g. by the tuner); empty = not measured. With it,
+    /// <c>threads: "physical"</c> follows the curve where another count was clearly faster (<see cref="Tuning.ChooseThreads"/>).
+    /// </summary>
+    public EquatableArray<ThreadSpeed> GenerationSpeeds { get; init; }
+    /// <summary>Prompt-processing speed measured on this host per thread count; decides <c>batchThreads: "physical"</c> the same way.</summary>
+    public EquatableArray<ThreadSpeed> PromptSpeeds { get; init; }
+    /// <summary>
+    /// GPU devices the loaded ggml backend offers, when probed (a count without sizes); null = not probed. Profile
+    /// selection rejects profiles that declare more GPUs than this (<see cref="ProfileSelector"/>).
+    /// </summary>
+    public int? GpuDeviceCount { get; init; }
     /// <summary>Linux transparent-huge-page mode (<c>always</c>, <c>madvise</c>, <c>never</c>), if known.</summary>
     public string? TransparentHugePages { get; init; }
     /// <summary>Operating system family: <c>linux</c>, <c>windows</c>, <c>macos</c>, or null.</summary>
@@ -90,3 +102,8 @@ public static class Units
     public static string FormatSize(long bytes, string gibNumber = "0.0", string mibNumber = "0.#") =>
         Math.Abs(bytes) >= GiB ? FormatGiB(bytes, gibNumber) : FormatMiB(bytes, mibNumber);
 }
+
+/// <summary>One point of a thread curve: tokens/s measured with <paramref name="Threads"/> threads.</summary>
+/// <param name="Threads">Thread count.</param>
+/// <param name="TokensPerSecond">Measured speed.</param>
+public sealed record ThreadSpeed(int Threads, double TokensPerSecond);

@@ -10,10 +10,9 @@ namespace FlashMoe.Planning;
 internal static class HostFootprint
 {
     /// <summary>The RAM the CPU device's weights, KV cache and buffers cost on the host, under mmap or not.</summary>
-    public static HostMemoryPlan Account(ResolvedLoadOptions options, DevicePlan cpu, long fileTensorBytes,
+    public static HostMemoryPlan Account(ResolvedLoadOptions options, DevicePlan cpu, long fileTensorBytes, long overhead,
         long usable, long reserve, bool reserveIsDefault, HostFacts host)
     {
-        var overhead = EvidenceThresholds.RuntimeOverheadBytes;
         var nonWeights = cpu.KvCacheBytes + cpu.ComputeBytes + cpu.OutputBytes + overhead;
         long anonymous, fileBacked, peak;
         if (options.UseMmap)

@@ -102,7 +102,7 @@ public sealed record HostMemoryPlan
     public long ComputeBytes { get; init; }
     /// <summary>Output (logits) buffer.</summary>
     public long OutputBytes { get; init; }
-    /// <summary>Runtime overhead (<see cref="EvidenceThresholds.RuntimeOverheadBytes"/>).</summary>
+    /// <summary>Runtime overhead (<see cref="EvidenceThresholds.RuntimeOverheadBytes(ModelSummary)"/>).</summary>
     public long RuntimeOverheadBytes { get; init; }
     /// <summary>
     /// What must stay resident to run at full speed in either mode: CPU weights + KV + compute + output +
@@ -128,8 +128,13 @@ public sealed record HostMemoryPlan
     public long LockedBytes { get; init; }
     /// <summary>Usable RAM ÷ footprint: the x of the evidence's "RAM = x × model" sweep.</summary>
     public double FootprintRatio => FootprintBytes <= 0 ? double.PositiveInfinity : (double)UsableBytes / FootprintBytes;
-    /// <summary>True when a no-mmap load fits (<see cref="EvidenceThresholds.NoMmapFitRatio"/>).</summary>
-    public bool NoMmapFits => FootprintRatio >= EvidenceThresholds.NoMmapFitRatio;
+    /// <summary>
+    /// The anonymous memory a no-mmap run needs: the footprint minus the runtime's file-backed code pages
+    /// (<see cref="EvidenceThresholds.RuntimeCodeBytes"/>, reclaimable), at least 0.
+    /// </summary>
+    public long NoMmapNeedBytes => System.Math.Max(0, FootprintBytes - System.Math.Min(RuntimeOverheadBytes, EvidenceThresholds.RuntimeCodeBytes));
+    /// <summary>True when a no-mmap load fits: usable RAM ≥ <see cref="NoMmapNeedBytes"/> × <see cref="EvidenceThresholds.NoMmapFitRatio"/>.</summary>
+    public bool NoMmapFits => UsableBytes >= NoMmapNeedBytes * EvidenceThresholds.NoMmapFitRatio;
     /// <summary>Share of the footprint that is repacked.</summary>
     public double RepackedShare => FootprintBytes <= 0 ? 0 : (double)RepackedBytes / FootprintBytes;
     /// <summary>

@@ -90,7 +90,7 @@ public static partial class MemoryPlanner
             };
         }
 
-        var hostPlan = HostFootprint.Account(options, devices[0], prepared.FileTensorBytes, usable, reserve, reserveIsDefault, host)
+        var hostPlan = HostFootprint.Account(options, devices[0], prepared.FileTensorBytes, EvidenceThresholds.RuntimeOverheadBytes(model), usable, reserve, reserveIsDefault, host)
             with { MappedBytes = options.UseMmap ? HostFootprint.MappedSpanBytes(prepared, placed) : 0 };
         var offloaded = layerDevices.Count(l => !l.IsCpu) + (outputDevice.IsCpu ? 0 : 1);
 

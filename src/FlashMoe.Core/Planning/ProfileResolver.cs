@@ -37,8 +37,8 @@ public static class ProfileResolver
                 profile.Hardware.Gpus.Select(g => new DecisionFigure(g.Name + " VRAM", g.VramGiB, "GiB")).ToEquatableArray()));
         }
 
-        var threads = ResolveThreads(load.Threads, host, "load.threads", decisions);
-        var batchThreads = ResolveThreads(load.BatchThreads, host, "load.batchThreads", decisions);
+        var threads = ResolveThreads(load.Threads, host, host.GenerationSpeeds, "load.threads", "generation", decisions);
+        var batchThreads = ResolveThreads(load.BatchThreads, host, host.PromptSpeeds, "load.batchThreads", "prompt processing", decisions);
         var context = ResolveContext(load.ContextSize, model, decisions);
         // llama_context clamps n_batch to n_ctx and n_ubatch to n_batch (src/llama-context.cpp).
         var batch = Math.Max(1, Math.Min(context, load.BatchSize > 0 ? load.BatchSize : LoadDefaults.BatchSize));
@@ -115,8 +115,25 @@ public static class ProfileResolver
         return 0;
     }
 
-    private static int ResolveThreads(ThreadCount requested, HostFacts host, string option, List<Decision> decisions)
+    private static int ResolveThreads(ThreadCount requested, HostFacts host, EquatableArray<ThreadSpeed> measured, string option, string work, List<Decision> decisions)
     {
+        // "physical" is the prior; a speed curve measured on this host (1 … logical threads) overrides it only where
+        // another count was clearly faster (Tuning.ChooseThreads).
+        if (requested.Kind == ThreadCountKind.Physical && measured.Count > 0)
+        {
+            var curve = new Dictionary<int, double>();
+            foreach (var point in measured) curve[point.Threads] = point.TokensPerSecond;
+            var physical = host.PhysicalCores is > 0 ? host.PhysicalCores : host.LogicalCores is > 1 ? host.LogicalCores / 2 : host.LogicalCores;
+            var chosen = Tuning.ChooseThreads(curve, physical);
+            var figures = measured.OrderBy(p => p.Threads).Select(p => new DecisionFigure(Invariant.Text($"{work} with {p.Threads} thread(s)"), Math.Round(p.TokensPerSecond, 2), "tok/s"))
+                .Concat(new[] { new DecisionFigure("physical cores", host.PhysicalCores ?? 0, "cores") }).ToEquatableArray<DecisionFigure>();
+            decisions.Add(new Decision(option, chosen.ToString(CultureInfo.InvariantCulture), "threads.measured",
+                chosen == physical
+                    ? Invariant.Text($"measured {work} speed: physical cores ({chosen}) within {Tuning.EqualSpeedShare:P0} of the fastest count")
+                    : Invariant.Text($"measured {work} speed: {chosen} thread(s) was more than {1 - Tuning.EqualSpeedShare:P0} faster than one per physical core"),
+                figures));
+            return chosen;
+        }
         switch (requested.Kind)
         {
             case ThreadCountKind.Fixed:
