@@ -90,7 +90,7 @@ internal static class SynthCommand
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
 #pragma warning disable CA1308 // Normalize strings to uppercase: lower case is the summary's spelling of enum names, not a comparison key.
-    private static string Lower(string name) => name.ToLowerInvariant();
+    internal static string Lower(string name) => name.ToLowerInvariant();
 #pragma warning restore CA1308
 
     private static string ArchitectureDetail(SyntheticModelSpec s) => s.Architecture switch
