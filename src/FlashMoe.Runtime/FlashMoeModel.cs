@@ -175,7 +175,7 @@ public static class FlashMoeModel
         var count = (ulong)NativeApi.ggml_backend_dev_count();
         for (ulong i = 0; i < count; i++)
         {
-            var device = NativeApi.ggml_backend_dev_get((UIntPtr)i);
+            var device = NativeApi.ggml_backend_dev_get(new UIntPtr(i));
             if (device == IntPtr.Zero) continue;
             var bufferType = NativeApi.ggml_backend_dev_buffer_type(device);
             if (bufferType == IntPtr.Zero) continue;

@@ -133,6 +133,8 @@ public sealed class FlashMoeCheckProfiles : Task
         var file = location?.Path ?? fileWithoutPosition;
         int line = location?.Line ?? 0, column = location?.Column ?? 0, endLine = location?.EndLine ?? 0, endColumn = location?.EndColumn ?? 0;
         // No message arguments are passed, so MSBuild shows the message as is (braces in a regex stay intact).
+        // No help link: the 16.6 API the task compiles against (so every MSBuild host loads it) has no helpLink
+        // parameter; the code itself is the key to docs/diagnostics.md, and the generator's descriptors carry the link.
         switch (diagnostic.Severity)
         {
             case FlashMoeSeverity.Error:

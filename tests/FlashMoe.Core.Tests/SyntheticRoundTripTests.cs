@@ -178,7 +178,8 @@ public sealed class SparseBigMoeTests : IDisposable
 
         GgufFile file;
         long counted;
-        using (var stream = new Gguf.CountingStream(File.OpenRead(_path)))
+        using (var fileStream = File.OpenRead(_path))
+        using (var stream = new Gguf.CountingStream(fileStream))
         {
             file = GgufReader.Read(stream);
             counted = stream.BytesRead;
