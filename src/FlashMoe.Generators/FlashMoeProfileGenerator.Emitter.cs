@@ -223,12 +223,12 @@ public sealed partial class FlashMoeProfileGenerator
             {
                 text.Append(h.Gpus.Count == 1 ? "; GPU " : "; GPUs ");
                 text.Append(string.Join(", ", h.Gpus.Select((g, i) =>
-                    (g.Name.Length > 0 ? g.Name : "#" + Int(i + 1)) + " (" + Gib(g.VramGiB) + ", " + g.Backend.ToString().ToLowerInvariant() + ")")));
+                    (g.Name.Length > 0 ? g.Name : "#" + Int(i + 1)) + " (" + Gib(g.VramGiB) + ", " + Lower(g.Backend.ToString()) + ")")));
             }
             text.Append("; model ");
             if (p.Model.Path is { } path) text.Append(path);
             if (p.Model.SizeGiB is { } size) text.Append(p.Model.Path is null ? "of " + Gib(size) : " (" + Gib(size) + ")");
-            text.Append("; objective ").Append(p.Objective.ToString().ToLowerInvariant()).Append('.');
+            text.Append("; objective ").Append(Lower(p.Objective.ToString())).Append('.');
             return text.ToString();
         }
 
@@ -241,6 +241,10 @@ public sealed partial class FlashMoeProfileGenerator
         private static string Num(double? value) => value is { } v ? Num(v) : "null";
 
         private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+#pragma warning disable CA1308 // Normalize strings to uppercase: lower case is the summary's spelling of enum names, not a comparison key.
+        private static string Lower(string name) => name.ToLowerInvariant();
+#pragma warning restore CA1308
 
         private static string Int(int? value) => value is { } v ? Int(v) : "null";
 

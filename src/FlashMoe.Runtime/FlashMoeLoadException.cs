@@ -79,7 +79,7 @@ public sealed class FlashMoeLoadException : Exception
         var specific = errorLines
             .Where(l => !IsGeneric(l))
             .ToList();
-        var primary = specific.FirstOrDefault(l => l.Contains(ErrorLoadingModel));
+        var primary = specific.FirstOrDefault(l => l.Contains(ErrorLoadingModel, StringComparison.Ordinal));
         if (primary is not null)
         {
             return primary.Substring(primary.IndexOf(ErrorLoadingModel, StringComparison.Ordinal) + ErrorLoadingModel.Length).Trim();
@@ -90,8 +90,8 @@ public sealed class FlashMoeLoadException : Exception
     }
 
     private static bool IsGeneric(string line) =>
-        line.Contains("llama_model_load_from_file_impl: failed to load model")
-        || (line.Contains(ErrorLoadingModel) && line.Contains("failed to load model from"));
+        line.Contains("llama_model_load_from_file_impl: failed to load model", StringComparison.Ordinal)
+        || (line.Contains(ErrorLoadingModel, StringComparison.Ordinal) && line.Contains("failed to load model from", StringComparison.Ordinal));
 
     private static string BuildMessage(string modelPath, string reason, IReadOnlyList<FlashMoeDiagnostic>? advice)
     {

@@ -54,6 +54,7 @@ public static class FlashMoeModel
     /// <param name="logger">Receives the advice, the decisions (Debug), the native log and FlashMoe's notes. Nothing goes to the console.</param>
     /// <param name="cancellationToken">Cancels the load.</param>
     /// <exception cref="FlashMoeLoadException">llama.cpp refused the file; carries its reason and the advice that predicted it.</exception>
+#pragma warning disable RS0026 // two overloads with optional parameters: they differ in their second, required parameter's type
     public static async Task<LoadedModel> LoadAsync(
         string modelPath,
         ResolvedProfile resolved,
@@ -75,6 +76,7 @@ public static class FlashMoeModel
         model.Resolved = resolved;
         return model;
     }
+#pragma warning restore RS0026
 
     /// <summary>A plan made from declared facts or for another file is only as good as that: say so.</summary>
     private static void WarnIfPlannedForAnotherFile(ModelSummary planned, string modelPath, ILogger logger)
@@ -189,7 +191,7 @@ public static class FlashMoeModel
         var count = (ulong)NativeApi.ggml_backend_dev_count();
         for (ulong i = 0; i < count; i++)
         {
-            var device = NativeApi.ggml_backend_dev_get((UIntPtr)i);
+            var device = NativeApi.ggml_backend_dev_get(new UIntPtr(i));
             if (device == IntPtr.Zero) continue;
             var bufferType = NativeApi.ggml_backend_dev_buffer_type(device);
             if (bufferType == IntPtr.Zero) continue;

@@ -170,6 +170,8 @@ public static class PlanReport
     private static string Size(long bytes) => Units.FormatSize(bytes, "0.00", "0.00");
 
     private static string Truncate(string text, int length) => text.Length <= length ? text : text.Substring(0, length - 1) + "…";
+#pragma warning disable CA1308 // Normalize strings to uppercase: lower case is the report's spelling of enum names, not a comparison key.
     private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+#pragma warning restore CA1308
     private static string Bool(bool value) => value ? "on" : "off";
 }

@@ -43,7 +43,9 @@ public static class SyntheticWeightTypes
     public static IReadOnlyList<string> Names { get; } = All.Select(Name).ToArray();
 
     /// <summary>ggml's name of <paramref name="type"/>, lower case (<c>q4_k</c>).</summary>
+#pragma warning disable CA1308 // Normalize strings to uppercase: ggml spells type names in lower case; this is that spelling, not a comparison key.
     public static string Name(GgmlType type) => type.ToString().ToLowerInvariant();
+#pragma warning restore CA1308
 
     /// <summary>Parses a type name (case-insensitive); only types in <see cref="All"/>.</summary>
     public static bool TryParse(string? name, out GgmlType type)

@@ -238,6 +238,8 @@ public sealed class FlashMoeCheckProfiles : Task
     private void Emit(LoggedDiagnostic d)
     {
         // No message arguments are passed, so MSBuild shows the message as is (braces in a regex stay intact).
+        // No help link: the 16.6 API the task compiles against (so every MSBuild host loads it) has no helpLink
+        // parameter; the code itself is the key to docs/diagnostics.md, and the generator's descriptors carry the link.
         switch (d.Severity)
         {
             case LoggedDiagnostic.Error:

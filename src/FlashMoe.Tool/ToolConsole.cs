@@ -31,8 +31,12 @@ internal sealed class ToolConsole(TextWriter output, TextWriter error, bool outp
     public static ToolConsole FromSystem()
     {
         var utf8 = new System.Text.UTF8Encoding(false);
+        // The process's standard streams live as long as the process: AutoFlush leaves nothing to flush, and
+        // disposing them would close stdout/stderr for anything written after the verb.
+#pragma warning disable CA2000 // Dispose objects before losing scope
         var stdout = new StreamWriter(Console.OpenStandardOutput(), utf8) { AutoFlush = true };
         var stderr = new StreamWriter(Console.OpenStandardError(), utf8) { AutoFlush = true };
+#pragma warning restore CA2000
         return new ToolConsole(stdout, stderr, !Console.IsOutputRedirected, !Console.IsErrorRedirected);
     }
 
@@ -41,7 +45,7 @@ internal sealed class ToolConsole(TextWriter output, TextWriter error, bool outp
 
     /// <summary>Writes one error line to stderr: <c>flashmoe VERB: message</c>, the message on one line.</summary>
     public void WriteError(string? verb, string message) =>
-        Error.WriteLine((string.IsNullOrEmpty(verb) ? "flashmoe: " : "flashmoe " + verb + ": ") + message.Replace("\r", string.Empty).Replace('\n', ' '));
+        Error.WriteLine((string.IsNullOrEmpty(verb) ? "flashmoe: " : "flashmoe " + verb + ": ") + message.Replace("\r", string.Empty, StringComparison.Ordinal).Replace('\n', ' '));
 
     /// <summary>Colour is allowed unless <c>NO_COLOR</c> is set to anything non-empty (https://no-color.org) or <c>TERM</c> is <c>dumb</c>.</summary>
     internal static bool ColourAllowed(string? noColor, string? term) =>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System;
 using System.Diagnostics;
 using System.IO;
@@ -42,7 +43,7 @@ public class GeneratorDemoBuildTests
 
         var text = result.Output;
         var errors = Regex.Matches(text, @"(?<file>[^\s\]]*flashmoe\.json)\((?<line>\d+),(?<column>\d+)\): error (?<id>FM\d{4}): (?<message>[^\r\n]*)")
-            .Select(m => (File: Path.GetFileName(m.Groups["file"].Value), Line: int.Parse(m.Groups["line"].Value), Column: int.Parse(m.Groups["column"].Value), Id: m.Groups["id"].Value, Line2: m.Value))
+            .Select(m => (File: Path.GetFileName(m.Groups["file"].Value), Line: int.Parse(m.Groups["line"].Value, CultureInfo.InvariantCulture), Column: int.Parse(m.Groups["column"].Value, CultureInfo.InvariantCulture), Id: m.Groups["id"].Value, Line2: m.Value))
             .Distinct()
             .ToArray();
         foreach (var error in errors) _output.WriteLine(error.Line2);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -133,7 +134,8 @@ public class ProfileGeneratorDiagnosticTests
         Assert.Equal(FilePath, span.Path);
         Assert.Equal((line, column), (span.StartLinePosition.Line + 1, span.StartLinePosition.Character + 1));
         Assert.Equal(offset, diagnostic.Location.SourceSpan.Start);
-        Assert.Equal("docs/diagnostics.md#" + id.ToLowerInvariant(), diagnostic.Descriptor.HelpLinkUri);
+        Assert.Equal(DiagnosticCatalog.Find(id)!.HelpLink, diagnostic.Descriptor.HelpLinkUri);
+        Assert.StartsWith("https://", diagnostic.Descriptor.HelpLinkUri, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -148,7 +150,7 @@ public class ProfileGeneratorDiagnosticTests
         Assert.Equal(("FM0004", DiagnosticSeverity.Error), (diagnostic.Id, diagnostic.Severity));
         var span = diagnostic.Location.GetLineSpan();
         Assert.Equal(("/src/app/b.flashmoe.json", 2, 3), (span.Path, span.StartLinePosition.Line + 1, span.StartLinePosition.Character + 1));
-        Assert.Contains("already declared in a.flashmoe.json (line 1)", diagnostic.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("already declared in a.flashmoe.json (line 1)", diagnostic.GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
         // The first declaration (a.flashmoe.json, by path order) is generated; the duplicate is not.
         Assert.Contains("RamGiB: 16d", GeneratedSource(result), StringComparison.Ordinal);
         Assert.DoesNotContain("RamGiB: 8d", GeneratedSource(result), StringComparison.Ordinal);
@@ -161,7 +163,7 @@ public class ProfileGeneratorDiagnosticTests
         var diagnostic = Assert.Single(result.Diagnostics);
         Assert.Equal(("FM0013", DiagnosticSeverity.Error), (diagnostic.Id, diagnostic.Severity));
         Assert.Equal(Location.None, diagnostic.Location);
-        Assert.Contains("FlashMoeNamespace property 'My-App.Profiles'", diagnostic.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("FlashMoeNamespace property 'My-App.Profiles'", diagnostic.GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
         Assert.Empty(result.GeneratedSources);
     }
 
@@ -173,7 +175,7 @@ public class ProfileGeneratorDiagnosticTests
         Assert.Equal(("FM0099", DiagnosticSeverity.Error), (diagnostic.Id, diagnostic.Severity));
         var span = diagnostic.Location.GetLineSpan();
         Assert.Equal((FilePath, 1, 1), (span.Path, span.StartLinePosition.Line + 1, span.StartLinePosition.Character + 1));
-        Assert.Contains("IOException", diagnostic.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("IOException", diagnostic.GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System;
 using System.Linq;
 using System.Text;
@@ -42,7 +43,7 @@ public class ProfileGeneratorRobustnessTests
         var result = RunGarbage("{ \"profiles\": " + new string('[', 500_000) + new string(']', 500_000) + " }");
         var diagnostic = Assert.Single(result.Diagnostics);
         Assert.Equal("FM0001", diagnostic.Id);
-        Assert.Contains("nested deeper than 64", diagnostic.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("nested deeper than 64", diagnostic.GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
     }
 
     [Theory]

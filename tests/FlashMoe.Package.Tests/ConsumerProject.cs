@@ -1,3 +1,4 @@
+using System.Globalization;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -106,7 +107,7 @@ public static class BuildAssert
         var pattern = new Regex(@"^[ \t]*(?<file>[^\s(][^(\r\n]*?)\((?<line>\d+),(?<column>\d+)(?:,\d+,\d+)?\):\s+(?<severity>error|warning|info|message)\s+" + Regex.Escape(id) + @":\s*(?<message>.*)$",
             RegexOptions.Multiline);
         return pattern.Matches(result.Output)
-            .Select(m => new CanonicalDiagnostic(m.Groups["file"].Value, int.Parse(m.Groups["line"].Value), int.Parse(m.Groups["column"].Value),
+            .Select(m => new CanonicalDiagnostic(m.Groups["file"].Value, int.Parse(m.Groups["line"].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups["column"].Value, CultureInfo.InvariantCulture),
                 m.Groups["severity"].Value, id, m.Groups["message"].Value))
             .Distinct()
             .ToList();

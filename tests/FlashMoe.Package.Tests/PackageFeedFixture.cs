@@ -66,7 +66,9 @@ public sealed class PackageFeedFixture : IAsyncLifetime
     public string SnupkgPath => Path.Combine(FeedDirectory, $"FlashMoe.{Version}.snupkg");
 
     /// <summary>Where consumers find the package once restored (for assertions on what the build loaded).</summary>
+#pragma warning disable CA1308 // Normalize strings to uppercase: NuGet spells package folders in lower case.
     public string RestoredPackageDirectory => Path.Combine(PackagesDirectory, "flashmoe", Version.ToLowerInvariant());
+#pragma warning restore CA1308
 
     /// <summary>The `dotnet pack` run.</summary>
     public ProcessResult? PackResult { get; private set; }
@@ -122,11 +124,14 @@ public sealed class PackageFeedFixture : IAsyncLifetime
         return new ConsumerProject(directory, name);
     }
 
+    /// <summary>The machine's global packages folder, where the solution's own restore put LLamaSharp and the rest.</summary>
+    public static string MachinePackagesDirectory { get; } = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
+        ? configured
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
     private void WriteNuGetConfig()
     {
-        var seed = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
-            ? configured
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var seed = MachinePackagesDirectory;
         var seedSource = Directory.Exists(seed) ? $"""    <add key="machine-packages" value="{seed}" />""" : "";
         var seedMapping = Directory.Exists(seed) ? """    <packageSource key="machine-packages"><package pattern="*" /></packageSource>""" : "";
         File.WriteAllText(Path.Combine(Root, "nuget.config"), $"""

@@ -70,6 +70,26 @@ public sealed class PackageLayoutTests(PackageFeedFixture fixture)
         }
     }
 
+    [Theory]
+    // LLamaSharp 0.30 has net10.0 and netstandard2.0 groups: a net8.0 consumer gets the netstandard2.0 one.
+    [InlineData("net8.0", ".NETStandard2.0")]
+    [InlineData("net10.0", "net10.0")]
+    public void Nuspec_AsksForNoNewerLoggingAbstractionsThanLLamaSharpItself(string framework, string llamaSharpGroup)
+    {
+        // The package's floor is every consumer's floor: per framework, FlashMoe asks for the lowest version that
+        // works, which is the one LLamaSharp (always restored beside it) already requires there.
+        const string logging = "Microsoft.Extensions.Logging.Abstractions";
+        var llamaSharpNuspec = Path.Combine(PackageFeedFixture.MachinePackagesDirectory, "llamasharp", "0.30.0", "llamasharp.nuspec");
+
+        Assert.Equal(DependencyVersion(XDocument.Load(llamaSharpNuspec), llamaSharpGroup, logging), DependencyVersion(Nuspec(fixture.NupkgPath), framework, logging));
+    }
+
+    private static string DependencyVersion(XDocument nuspec, string framework, string id)
+    {
+        var group = Assert.Single(nuspec.Descendants(), e => e.Name.LocalName == "group" && e.Attribute("targetFramework")?.Value == framework);
+        return Assert.Single(group.Elements(), d => d.Attribute("id")?.Value == id).Attribute("version")!.Value;
+    }
+
     [Fact]
     public void Snupkg_HoldsAPortablePdbForEveryLibAssembly()
     {

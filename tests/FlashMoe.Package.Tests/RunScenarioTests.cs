@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.IO;
 using System.Text.RegularExpressions;
 using FlashMoe.Synthetic;
@@ -62,6 +63,6 @@ public sealed class RunScenarioTests(PackageFeedFixture fixture)
         // LoadMode is always explicit: None (no mmap) or MemoryMap, never left to LLamaSharp's default by accident.
         Assert.Matches(@"resolved: (mmap=True threads=\d+ context=256 loadMode=MemoryMap|mmap=False threads=\d+ context=256 loadMode=None)", run.Output);
         var generated = Regex.Match(run.Output, @"generated=(\d+)");
-        Assert.True(generated.Success && int.Parse(generated.Groups[1].Value) > 0, run.ToString());
+        Assert.True(generated.Success && int.Parse(generated.Groups[1].Value, CultureInfo.InvariantCulture) > 0, run.ToString());
     }
 }

@@ -110,7 +110,7 @@ public sealed class PlanAccuracyModels : IDisposable
     };
 
     /// <summary>The name of the all-<paramref name="type"/> model.</summary>
-    public static string TypeModel(GgmlType type) => "qwen3-30b-" + type.ToString().ToLowerInvariant();
+    public static string TypeModel(GgmlType type) => "qwen3-30b-" + SyntheticWeightTypes.Name(type);
 }
 
 /// <summary>

@@ -102,6 +102,6 @@ public sealed class BlockTypeTests : IDisposable
         var run = LlamaRun.LoadAndGenerate(path, tokens: 3);
 
         Assert.Equal(3, run.Generated);
-        Assert.Matches($@"type\s+{type.ToString().ToLowerInvariant().Replace("_k", "_K")}:\s+\d+ tensors", run.Log);
+        Assert.Matches($@"type\s+{SyntheticWeightTypes.Name(type).Replace("_k", "_K")}:\s+\d+ tensors", run.Log);
     }
 }

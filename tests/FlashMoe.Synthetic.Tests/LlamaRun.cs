@@ -1,3 +1,4 @@
+using System.Globalization;
 using System;
 using System.IO;
 using System.Runtime.CompilerServices;
@@ -109,6 +110,6 @@ internal static class LlamaRun
     {
         var match = Regex.Match(log, $@"\b{Regex.Escape(key)}\s*=\s*(\d+)");
         Assert.True(match.Success, $"llama.cpp's log has no '{key} = N':\n{log}");
-        return int.Parse(match.Groups[1].Value);
+        return int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System;
 using System.Diagnostics;
 using System.IO;
@@ -109,7 +110,7 @@ public sealed class PresetTests : IDisposable
         var stat = Process.Start(new ProcessStartInfo("stat", ["-c", "%b %B", path]) { RedirectStandardOutput = true })!;
         var output = stat.StandardOutput.ReadToEnd().Split(' ', StringSplitOptions.RemoveEmptyEntries);
         stat.WaitForExit();
-        var allocated = long.Parse(output[0]) * long.Parse(output[1]);
+        var allocated = long.Parse(output[0], CultureInfo.InvariantCulture) * long.Parse(output[1], CultureInfo.InvariantCulture);
         Assert.True(allocated <= maxBytes, $"{path}: {allocated} bytes allocated, expected ≤ {maxBytes}");
     }
 }

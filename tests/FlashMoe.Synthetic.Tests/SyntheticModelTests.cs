@@ -1,3 +1,4 @@
+using System.Globalization;
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -326,7 +327,7 @@ public sealed class SyntheticModelTests : IDisposable
         var stat = Process.Start(new ProcessStartInfo("stat", ["-c", "%b %B", path]) { RedirectStandardOutput = true })!;
         var output = stat.StandardOutput.ReadToEnd().Split(' ', StringSplitOptions.RemoveEmptyEntries);
         stat.WaitForExit();
-        var allocated = long.Parse(output[0]) * long.Parse(output[1]);
+        var allocated = long.Parse(output[0], CultureInfo.InvariantCulture) * long.Parse(output[1], CultureInfo.InvariantCulture);
         Assert.True(allocated <= maxBytes, $"{path}: {allocated} bytes allocated, expected ≤ {maxBytes}");
     }
 }
@@ -362,8 +363,8 @@ public sealed class GgufWriterTests
             Assert.Equal(writer.FileLength, memory.Length);
         }
 
-        var expected = new MemoryStream();
-        var w = new BinaryWriter(expected);
+        using var expected = new MemoryStream();
+        using var w = new BinaryWriter(expected);
         w.Write(Encoding.ASCII.GetBytes("GGUF"));
         w.Write(3u);
         w.Write(0UL);

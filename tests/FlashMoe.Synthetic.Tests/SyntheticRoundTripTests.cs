@@ -179,7 +179,8 @@ public sealed class SparseBigMoeTests : IDisposable
 
         GgufFile file;
         long counted;
-        using (var stream = new CountingStream(File.OpenRead(_path)))
+        using (var fileStream = File.OpenRead(_path))
+        using (var stream = new CountingStream(fileStream))
         {
             file = GgufReader.Read(stream);
             counted = stream.BytesRead;

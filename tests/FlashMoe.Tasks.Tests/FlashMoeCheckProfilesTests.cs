@@ -1,3 +1,4 @@
+using System.Globalization;
 using System;
 using System.IO;
 using System.Linq;
@@ -559,7 +560,7 @@ public sealed class FlashMoeCheckProfilesTests : IDisposable
         var spec = SyntheticModel.FitToSize(SyntheticPresets.BigMoe with { Sparse = true }, 130 * Units.GiB);
         var modelPath = Path.Combine(_h.Directory, "big.gguf");
         var layout = SyntheticModel.Write(spec, modelPath);
-        Assert.True(layout.FileBytes > 120 * Units.GiB, layout.FileBytes.ToString());
+        Assert.True(layout.FileBytes > 120 * Units.GiB, layout.FileBytes.ToString(CultureInfo.InvariantCulture));
         _h.Write("flashmoe.json", Seed(mmap: "true", model: """{ "path": "big.gguf" }"""));
 
         var (result, engine, task) = _h.Run();

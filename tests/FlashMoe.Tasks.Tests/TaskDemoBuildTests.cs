@@ -1,3 +1,4 @@
+using System.Globalization;
 using System;
 using System.Diagnostics;
 using System.IO;
@@ -93,7 +94,7 @@ public sealed class TaskDemoBuildTests
     {
         // MSBuild repeats each diagnostic in its summary: count distinct ones.
         var found = Canonical.Matches(log)
-            .Select(m => (m.Groups["severity"].Value, m.Groups["id"].Value, m.Groups["file"].Value.Trim(), int.Parse(m.Groups["line"].Value), int.Parse(m.Groups["column"].Value)))
+            .Select(m => (m.Groups["severity"].Value, m.Groups["id"].Value, m.Groups["file"].Value.Trim(), int.Parse(m.Groups["line"].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups["column"].Value, CultureInfo.InvariantCulture)))
             .Distinct()
             .ToArray();
         foreach (var d in found) _output.WriteLine(d.ToString());

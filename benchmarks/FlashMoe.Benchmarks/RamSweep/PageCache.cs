@@ -68,21 +68,21 @@ internal static class PageCache
         var length = new FileInfo(path).Length;
         if (length == 0) return 0;
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
-        var map = Mmap(IntPtr.Zero, (UIntPtr)(ulong)length, ProtRead, MapShared, (int)handle.DangerousGetHandle(), 0);
+        var map = Mmap(IntPtr.Zero, new UIntPtr((ulong)length), ProtRead, MapShared, (int)handle.DangerousGetHandle(), 0);
         if (map == new IntPtr(-1)) return null;
         try
         {
             var pageSize = Environment.SystemPageSize;
             var pages = (length + pageSize - 1) / pageSize;
             var vector = new byte[pages];
-            if (MincoreNative(map, (UIntPtr)(ulong)length, vector) != 0) return null;
+            if (MincoreNative(map, new UIntPtr((ulong)length), vector) != 0) return null;
             long resident = 0;
             foreach (var b in vector) if ((b & 1) != 0) resident++;
             return Math.Min(length, resident * pageSize);
         }
         finally
         {
-            Munmap(map, (UIntPtr)(ulong)length);
+            Munmap(map, new UIntPtr((ulong)length));
         }
     }
 

@@ -30,8 +30,8 @@ public sealed record FlashMoeDiagnosticDescriptor(
     FlashMoeSeverity Severity,
     string Category)
 {
-    /// <summary>Link to this ID's section of docs/diagnostics.md.</summary>
-    public string HelpLink => "docs/diagnostics.md#" + Id.ToLowerInvariant();
+    /// <summary>Absolute link to this ID's section of docs/diagnostics.md in the project's repository.</summary>
+    public string HelpLink => ProjectRepository.DiagnosticsPage + "#" + Invariant.Lower(Id);
 
     /// <summary>Formats the message with invariant culture (stable across machines).</summary>
     public string Format(params object?[] args) => string.Format(CultureInfo.InvariantCulture, MessageFormat, args);

@@ -17,4 +17,15 @@ internal static class Invariant
 
     /// <summary>An integer, e.g. <c>4096</c>.</summary>
     public static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The lower-case spelling of a name (enum values in messages and files, JSON literals, document anchors).
+    /// Never a comparison key: those are compared ordinal-ignore-case or upper-cased.
+    /// </summary>
+#pragma warning disable CA1308 // Normalize strings to uppercase: lower case is the product's spelling of these names, not a normalization.
+    public static string Lower(string name) => name.ToLowerInvariant();
+#pragma warning restore CA1308
+
+    /// <summary>The lower-case spelling of an enum value's name, e.g. <c>ssd</c>.</summary>
+    public static string Lower<T>(T value) where T : struct, Enum => Lower(value.ToString());
 }

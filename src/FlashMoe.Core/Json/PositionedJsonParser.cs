@@ -372,7 +372,7 @@ internal static class PositionedJsonParser
             var end = _position;
             while (end < _text.Length && IsIdentifierChar(_text[end])) end++;
             var word = _text.Substring(_position, end - _position);
-            var lower = word.ToLowerInvariant();
+            var lower = Invariant.Lower(word);
             var hint = lower is "true" or "false" or "null"
                 ? $" (JSON literals are lower case: {lower})"
                 : $" (strings need double quotes: \"{JsonText.Shorten(word)}\")";

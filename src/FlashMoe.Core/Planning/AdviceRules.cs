@@ -130,7 +130,7 @@ internal static class AdviceRules
         }
         if (c.Host.Storage is StorageKind.Hdd or StorageKind.Network)
         {
-            reasons.Add("the model is on " + c.Host.Storage.ToString().ToLowerInvariant() + " storage, where every page-cache miss under mmap is a slow re-read");
+            reasons.Add("the model is on " + Invariant.Lower(c.Host.Storage) + " storage, where every page-cache miss under mmap is a slow re-read");
         }
         if (reasons.Count == 0) return null;
         return Create(DiagnosticCatalog.MmapWhereNoMmapIsBetter, "load.mmap",
@@ -156,7 +156,7 @@ internal static class AdviceRules
             consequence = "Expected generation slowdown with mmap: " + MmapSlowdownText(ratio, withPoints: true) + ".";
             if (c.Host.Storage != StorageKind.Unknown)
             {
-                consequence += Invariant.Text($" About {Units.ToGiB(h.FootprintBytes - h.UsableBytes):F1} GiB cannot stay cached and is re-read from {c.Host.Storage.ToString().ToLowerInvariant()} storage as tokens need it.");
+                consequence += Invariant.Text($" About {Units.ToGiB(h.FootprintBytes - h.UsableBytes):F1} GiB cannot stay cached and is re-read from {Invariant.Lower(c.Host.Storage)} storage as tokens need it.");
             }
         }
         return Create(DiagnosticCatalog.HostShareExceedsRam, "model.path",
@@ -263,7 +263,7 @@ internal static class AdviceRules
     {
         if (c.Options.FlashAttention || !KvCacheEstimator.IsQuantized(c.Options.TypeV)) return null;
         return Create(DiagnosticCatalog.QuantizedVCacheNeedsFlashAttention, "load.flashAttention",
-            c.Options.TypeV.ToString().ToLowerInvariant(), Units.ToGiB(c.Plan.KvCacheBytes));
+            Invariant.Lower(c.Options.TypeV), Units.ToGiB(c.Plan.KvCacheBytes));
     }
 
     // FM1010: overrides the plan could not apply. An override to CPU_REPACK (dropped by LLamaSharp, docs/evidence.md#llamasharp-030-behaviour) is the

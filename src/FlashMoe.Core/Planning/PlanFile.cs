@@ -265,9 +265,9 @@ public static class PlanFile
     }
 
     private static string KvName(KvCacheType type) =>
-        ProfileSchema.KvCacheTypeNames.FirstOrDefault(p => p.Value == type).Key ?? type.ToString().ToLowerInvariant();
+        ProfileSchema.KvCacheTypeNames.FirstOrDefault(p => p.Value == type).Key ?? Invariant.Lower(type);
 
-    private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+    private static string Lower<T>(T value) where T : struct, Enum => Invariant.Lower(value);
 
     // Ratios to 4 decimals: enough for any decision, and stable text across runtimes' float formatting.
     private static double Round(double value) => double.IsNaN(value) || double.IsInfinity(value) ? value : Math.Round(value, 4);

@@ -223,7 +223,7 @@ public static class PlanSvg
                .Append((m.BlockCount + 1).ToString(CultureInfo.InvariantCulture)).Append(" layers on GPU");
         if (o.TensorOverrides.Count > 0) options.Append(" · ").Append(o.TensorOverrides.Count.ToString(CultureInfo.InvariantCulture)).Append(" tensor override(s)");
         options.Append(" · context ").Append(o.ContextSize.ToString(CultureInfo.InvariantCulture))
-               .Append(" · KV ").Append(o.TypeK.ToString().ToLowerInvariant()).Append('/').Append(o.TypeV.ToString().ToLowerInvariant())
+               .Append(" · KV ").Append(Invariant.Lower(o.TypeK)).Append('/').Append(Invariant.Lower(o.TypeV))
                .Append(" · ").Append(o.Threads.ToString(CultureInfo.InvariantCulture)).Append(" threads");
         return (title, model.ToString(), options.ToString());
     }

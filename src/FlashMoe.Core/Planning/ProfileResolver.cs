@@ -293,7 +293,7 @@ public static class ProfileResolver
         if (host.Storage is StorageKind.Hdd or StorageKind.Network)
         {
             return Decide(false, "mmap.slow-storage", Invariant.Text(
-                $"the model is on {host.Storage.ToString().ToLowerInvariant()} storage: page-cache misses under mmap re-read it slowly; no-mmap reads it once and fits ({h.FootprintRatio:F2} ×)"));
+                $"the model is on {Invariant.Lower(host.Storage)} storage: page-cache misses under mmap re-read it slowly; no-mmap reads it once and fits ({h.FootprintRatio:F2} ×)"));
         }
         return Decide(true, "mmap.fits-fast-load", Invariant.Text(
             $"everything fits ({h.FootprintRatio:F2} ×) and nothing is repacked: both modes generate at the same speed, and mmap (re)loads far faster (measured {EvidenceThresholds.MmapWarmLoadSecondsMin:0.##}–{EvidenceThresholds.MmapWarmLoadSecondsMax:0.##} s vs {EvidenceThresholds.NoMmapLoadSecondsMin:F0}–{EvidenceThresholds.NoMmapLoadSecondsMax:F0} s for {EvidenceThresholds.MmapLargeModelGB:F0} GB)"));

@@ -202,7 +202,7 @@ public static class Tuning
         };
         var peak = winner.PeakRssBytes is { } bytes ? Invariant.Text($", peak RSS {bytes / (double)Units.MiB:0} MiB") : string.Empty;
         var description = Invariant.Text(
-            $"Tuned from {original.Name} on this machine for {modelFileName} (objective {original.Objective.ToString().ToLowerInvariant()}): {winner.Candidate.Label}, threads {threads}, batch threads {batchThreads}; measured generation {winner.GenerationTokensPerSecond:0.0} tok/s, prompt {winner.PromptTokensPerSecond:0.0} tok/s, time to first token {winner.TimeToFirstTokenSeconds:0.00} s, load {winner.LoadSeconds:0.00} s{peak}; {measuredCount} configurations measured in {elapsedSeconds:0} s.");
+            $"Tuned from {original.Name} on this machine for {modelFileName} (objective {Invariant.Lower(original.Objective)}): {winner.Candidate.Label}, threads {threads}, batch threads {batchThreads}; measured generation {winner.GenerationTokensPerSecond:0.0} tok/s, prompt {winner.PromptTokensPerSecond:0.0} tok/s, time to first token {winner.TimeToFirstTokenSeconds:0.00} s, load {winner.LoadSeconds:0.00} s{peak}; {measuredCount} configurations measured in {elapsedSeconds:0} s.");
         return original with { Name = original.Name + "Tuned", Hardware = hardware, Load = load, Description = description };
     }
 
@@ -225,6 +225,6 @@ public static class Tuning
 
     private static string Label(string what, string note) => what + " (" + note + ")";
 
-    private static string Kv(KvCacheType type) => type.ToString().ToLowerInvariant();
+    private static string Kv(KvCacheType type) => Invariant.Lower(type);
 
 }

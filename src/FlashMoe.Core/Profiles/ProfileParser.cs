@@ -118,16 +118,16 @@ public static class ProfileParser
     public static string? ClosestName(string name, IEnumerable<string> known)
     {
         if (name.Length > 64) return null; // bounds the edit-distance work on hostile input
-        var lower = name.ToLowerInvariant();
+        var key = name.ToUpperInvariant();
         string? best = null;
         var bestDistance = int.MaxValue;
         foreach (var candidate in known)
         {
-            var candidateLower = candidate.ToLowerInvariant();
+            var candidateKey = candidate.ToUpperInvariant();
             // A typed prefix ("vram" for "vramGiB") is a near miss whatever the length difference.
-            var distance = lower.Length >= 3 && candidateLower.StartsWith(lower, StringComparison.Ordinal) && lower != candidateLower
+            var distance = key.Length >= 3 && candidateKey.StartsWith(key, StringComparison.Ordinal) && key != candidateKey
                 ? 1
-                : EditDistance(lower, candidateLower);
+                : EditDistance(key, candidateKey);
             if (distance < bestDistance)
             {
                 best = candidate;

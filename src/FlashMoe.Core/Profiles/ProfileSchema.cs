@@ -77,7 +77,7 @@ public static class ProfileSchema
     /// <summary><c>model.weightType</c> spellings: ggml's own lower-case type names (<c>q4_0</c>, <c>iq1_s</c>, …).</summary>
     public static IReadOnlyList<KeyValuePair<string, GgmlType>> WeightTypeNames { get; } =
         ((GgmlType[])Enum.GetValues(typeof(GgmlType)))
-            .Select(t => new KeyValuePair<string, GgmlType>(t.ToString().ToLowerInvariant(), t))
+            .Select(t => new KeyValuePair<string, GgmlType>(Invariant.Lower(t), t))
             .ToArray();
 
     /// <summary>True when a KV cache type is block-quantized (everything but f32, f16, bf16).</summary>

@@ -71,7 +71,7 @@ public static class ProfileWriter
         if (m.ExpertCount is { } experts) w.WriteNumber("expertCount", experts);
         if (m.ExpertUsedCount is { } used) w.WriteNumber("expertUsedCount", used);
         if (m.ExpertFraction is { } fraction) w.WriteNumber("expertFraction", fraction);
-        if (m.WeightType is { } type) w.WriteString("weightType", type.ToString().ToLowerInvariant());
+        if (m.WeightType is { } type) w.WriteString("weightType", Invariant.Lower(type));
         w.WriteEndObject();
 
         var l = p.Load;

@@ -72,7 +72,7 @@ internal static class LinuxHostParsers
         foreach (var line in Lines(contents))
         {
             // "hierarchy-id:controller-list:path"; the path may itself contain ':'.
-            var first = line.IndexOf(':');
+            var first = line.IndexOf(':', StringComparison.Ordinal);
             if (first < 0) continue;
             var second = line.IndexOf(':', first + 1);
             if (second < 0) continue;
@@ -162,7 +162,7 @@ internal static class LinuxHostParsers
     internal static string? ParseBracketedMode(string? contents)
     {
         if (contents is null) return null;
-        var open = contents.IndexOf('[');
+        var open = contents.IndexOf('[', StringComparison.Ordinal);
         var close = open < 0 ? -1 : contents.IndexOf(']', open + 1);
         if (close <= open + 1) return null;
         var mode = contents.Substring(open + 1, close - open - 1).Trim();
@@ -253,7 +253,7 @@ internal static class LinuxHostParsers
                 package = core = null;
                 continue;
             }
-            var colon = line.IndexOf(':');
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
             if (colon < 0) continue;
             var key = line.Substring(0, colon).Trim();
             var value = line.Substring(colon + 1).Trim();
@@ -318,7 +318,7 @@ internal static class LinuxHostParsers
         var enabled = false;
         foreach (var assignment in glibcTunables!.Split(':'))
         {
-            var eq = assignment.IndexOf('=');
+            var eq = assignment.IndexOf('=', StringComparison.Ordinal);
             if (eq < 0) continue;
             if (assignment.Substring(0, eq).Trim() != "glibc.malloc.hugetlb") continue;
             var value = assignment.Substring(eq + 1).Trim();
@@ -378,7 +378,7 @@ internal static class LinuxHostParsers
     /// <summary>mountinfo escapes space, tab, newline and backslash as \ooo octal.</summary>
     private static string Unescape(string value)
     {
-        if (value.IndexOf('\\') < 0) return value;
+        if (value.IndexOf('\\', StringComparison.Ordinal) < 0) return value;
         var sb = new StringBuilder(value.Length);
         for (var i = 0; i < value.Length; i++)
         {

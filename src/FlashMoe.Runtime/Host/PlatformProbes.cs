@@ -133,9 +133,11 @@ internal static class MacProbes
         return sysctlbyname(name, ref value, ref size, IntPtr.Zero, 0) == 0 && size == sizeof(long) && value > 0 ? value : null;
     }
 
-    [DllImport(LibSystem, EntryPoint = "sysctlbyname", SetLastError = true)]
+    // BestFitMapping = false: the name is UTF-8 (no best-fit mapping applies); saying so satisfies CA2101, which
+    // does not recognize LPUTF8Str as explicit string marshaling.
+    [DllImport(LibSystem, EntryPoint = "sysctlbyname", SetLastError = true, BestFitMapping = false)]
     private static extern int sysctlbyname([MarshalAs(UnmanagedType.LPUTF8Str)] string name, ref int oldValue, ref nint oldLength, IntPtr newValue, nint newLength);
 
-    [DllImport(LibSystem, EntryPoint = "sysctlbyname", SetLastError = true)]
+    [DllImport(LibSystem, EntryPoint = "sysctlbyname", SetLastError = true, BestFitMapping = false)]
     private static extern int sysctlbyname([MarshalAs(UnmanagedType.LPUTF8Str)] string name, ref long oldValue, ref nint oldLength, IntPtr newValue, nint newLength);
 }

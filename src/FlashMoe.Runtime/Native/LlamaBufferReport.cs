@@ -147,7 +147,7 @@ public sealed record LlamaBufferReport
             }
             lastWasWarning = false;
 
-            if (line.Contains("constructing llama_context"))
+            if (line.Contains("constructing llama_context", StringComparison.Ordinal))
             {
                 // Context figures describe the newest context only.
                 contexts++;
@@ -195,7 +195,7 @@ public sealed record LlamaBufferReport
                 repacked++;
                 continue;
             }
-            if (line.StartsWith("tensor ", StringComparison.Ordinal) && line.Contains(" buffer type overridden to "))
+            if (line.StartsWith("tensor ", StringComparison.Ordinal) && line.Contains(" buffer type overridden to ", StringComparison.Ordinal))
             {
                 overridden++;
                 continue;

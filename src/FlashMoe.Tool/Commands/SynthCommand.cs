@@ -89,10 +89,14 @@ internal static class SynthCommand
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
+#pragma warning disable CA1308 // Normalize strings to uppercase: lower case is the summary's spelling of enum names, not a comparison key.
+    internal static string Lower(string name) => name.ToLowerInvariant();
+#pragma warning restore CA1308
+
     private static string ArchitectureDetail(SyntheticModelSpec s) => s.Architecture switch
     {
         SyntheticArchitecture.Deepseek2 => (s.LegacyMla ? ": legacy unsplit MLA" : ": MLA") + $" q_lora {s.EffectiveQLoraRank}, kv_lora {s.KvLoraRank}, rope/nope/v {s.RopeHeadLength}/{s.NopeHeadLength}/{s.ValueHeadLength}, "
-            + $"{s.EffectiveLeadingDenseLayers} dense blocks of ff {s.FeedForwardLength}, {s.SharedExpertCount} shared expert(s), {s.ExpertGating.ToString().ToLowerInvariant()} routing",
+            + $"{s.EffectiveLeadingDenseLayers} dense blocks of ff {s.FeedForwardLength}, {s.SharedExpertCount} shared expert(s), {Lower(s.ExpertGating.ToString())} routing",
         SyntheticArchitecture.GptOss => $": sliding window {s.SlidingWindow} on {s.SlidingWindowPattern - 1} of every {s.SlidingWindowPattern} blocks, attention sinks",
         SyntheticArchitecture.Qwen3Moe => ": q/k norms",
         _ => "",

@@ -98,7 +98,7 @@ internal static class TuneCommand
             GeneratedTokens = tokens,
             OutputDirectory = outputDirectory ?? profileDirectory,
         };
-        console.Error.WriteLine($"tuning {parsed.Profile.Name} ({parsed.Profile.Objective.ToString().ToLowerInvariant()}) with {modelPath}, budget {budgetSeconds} s (Ctrl+C stops and keeps what was measured)");
+        console.Error.WriteLine($"tuning {parsed.Profile.Name} ({SynthCommand.Lower(parsed.Profile.Objective.ToString())}) with {modelPath}, budget {budgetSeconds} s (Ctrl+C stops and keeps what was measured)");
         var bar = new TuneProgressBar(console);
         var result = await FlashMoeTuner.TuneAsync(parsed.Profile, modelPath, options, bar, cancellationToken);
         bar.Done();

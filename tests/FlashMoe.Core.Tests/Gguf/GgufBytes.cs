@@ -125,7 +125,7 @@ internal sealed class GgufBytes
         TensorDimsOffsets.Clear();
         TensorTypeOffsets.Clear();
         TensorOffsetFieldOffsets.Clear();
-        var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         w.Write(Magic);
         w.Write(Version);
         w.Write(TensorCountOverride ?? (ulong)_tensors.Count);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System;
 using System.Diagnostics;
 using System.IO;
@@ -40,7 +41,7 @@ public sealed class GgufHostileInputTests
         const int arrays = 2000, elements = 4096;
         var payload = U8ArrayPayload(elements);
         var builder = Llama();
-        for (var i = 0; i < arrays; i++) builder.Add("junk." + i.ToString("D4"), Val.Raw((uint)GgufValueType.Array, payload));
+        for (var i = 0; i < arrays; i++) builder.Add("junk." + i.ToString("D4", CultureInfo.InvariantCulture), Val.Raw((uint)GgufValueType.Array, payload));
         var bytes = builder.Build();
         Read(Llama().Add("a", Val.Raw((uint)GgufValueType.Array, payload)).Build()); // JIT warm-up
 
@@ -79,7 +80,7 @@ public sealed class GgufHostileInputTests
     public void FM0110_more_key_value_pairs_than_the_reader_accepts()
     {
         var builder = Llama();
-        for (var i = 0; i < 40; i++) builder.Add("k" + i.ToString("D2"), Val.U8(1));
+        for (var i = 0; i < 40; i++) builder.Add("k" + i.ToString("D2", CultureInfo.InvariantCulture), Val.U8(1));
         var bytes = builder.Build();
         Read(bytes, new GgufReadOptions { MaxKeyValueCount = 41 });
 
@@ -94,7 +95,7 @@ public sealed class GgufHostileInputTests
     {
         // 70,000 one-byte keys: 1.3 MB on disk, each a dictionary entry, a key string and a value object in memory.
         var builder = new GgufBytes();
-        for (var i = 0; i < 70_000; i++) builder.Add("k" + i.ToString("D5"), Val.U8(1));
+        for (var i = 0; i < 70_000; i++) builder.Add("k" + i.ToString("D5", CultureInfo.InvariantCulture), Val.U8(1));
 
         var error = Assert.Throws<GgufFormatException>(() => Read(builder.Build()));
 

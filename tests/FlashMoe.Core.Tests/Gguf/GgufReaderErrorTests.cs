@@ -1,3 +1,4 @@
+using System.Globalization;
 using System;
 using System.IO;
 using System.Linq;
@@ -215,7 +216,7 @@ public sealed class GgufReaderErrorTests
         var error = Fails(builder.Build());
 
         Assert.Equal(("FM0106", builder.TensorTypeOffsets["t"]), (error.Id, error.Offset));
-        Assert.Contains(typeId.ToString(), error.Message);
+        Assert.Contains(typeId.ToString(CultureInfo.InvariantCulture), error.Message);
     }
 
     [Fact]

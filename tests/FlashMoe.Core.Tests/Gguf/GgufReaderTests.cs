@@ -254,7 +254,8 @@ public sealed class GgufReaderTests
 
             GgufFile file;
             long counted;
-            using (var stream = new CountingStream(File.OpenRead(path)))
+            using (var fileStream = File.OpenRead(path))
+            using (var stream = new CountingStream(fileStream))
             {
                 file = GgufReader.Read(stream);
                 counted = stream.BytesRead;

@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using FlashMoe.Diagnostics;
 using FlashMoe.Gguf;
@@ -39,7 +40,7 @@ public class HostAdviceTests
     [Fact]
     public void Host_descriptors_are_in_the_catalogue_with_category_host()
     {
-        var host = DiagnosticCatalog.All.Where(d => d.Id.StartsWith("FM2")).ToArray();
+        var host = DiagnosticCatalog.All.Where(d => d.Id.StartsWith("FM2", StringComparison.Ordinal)).ToArray();
         Assert.Equal(new[] { "FM2001", "FM2002", "FM2003" }, host.Select(d => d.Id));
         Assert.All(host, d => Assert.Equal("Host", d.Category));
         Assert.Same(DiagnosticCatalog.FM2001NoMmapWithoutHugePages, DiagnosticCatalog.Find("FM2001"));

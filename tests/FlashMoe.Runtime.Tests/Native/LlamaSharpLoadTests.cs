@@ -1,3 +1,4 @@
+using System.Globalization;
 using System;
 using System.IO;
 using System.Linq;
@@ -153,6 +154,6 @@ public sealed class LlamaSharpLoadTests : IDisposable
     {
         var match = Regex.Match(log, $@"\b{Regex.Escape(key)}\s*=\s*(\d+)");
         Assert.True(match.Success, $"llama.cpp's log has no '{key} = N':\n{log}");
-        return int.Parse(match.Groups[1].Value);
+        return int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }
 }
