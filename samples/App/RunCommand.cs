@@ -190,7 +190,7 @@ internal static class RunCommand
         ResolvedProfile resolved, HostInfo host, string modelPath, string prompt, int tokens, ILogger logger, CancellationToken cancellationToken)
     {
         var bar = new ConsoleProgressBar("loading");
-        using var model = await FlashMoeModel.LoadAsync(resolved, modelPath, bar, logger, cancellationToken);
+        using var model = await FlashMoeModel.LoadAsync(modelPath, resolved, bar, logger, cancellationToken);
         bar.Done();
         Console.WriteLine($"loaded in {Seconds(model.LoadTime)} (llama.cpp load mode: {model.Buffers.LoadMode ?? "?"})");
 

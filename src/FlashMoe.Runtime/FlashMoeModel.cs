@@ -23,7 +23,8 @@ namespace FlashMoe.Runtime;
 public static class FlashMoeModel
 {
     /// <summary>
-    /// Loads <paramref name="modelPath"/> with <paramref name="options"/>: installs the native log capture first,
+    /// Loads <paramref name="modelPath"/> with <paramref name="options"/> (both overloads take the file first, then
+    /// how to load it): installs the native log capture first,
     /// maps the options onto <see cref="ModelParams"/> (<see cref="ResolvedLoadOptionsExtensions.ToModelParams"/>),
     /// warns about options LLamaSharp cannot express, loads the weights and parses llama.cpp's buffer lines.
     /// </summary>
@@ -47,15 +48,16 @@ public static class FlashMoeModel
     /// <see cref="FlashMoeLoadException"/> if the load fails, and the result compares the plan's buffer estimates
     /// with what llama.cpp allocated (<see cref="LoadedModel.CompareWithPlan"/>).
     /// </summary>
-    /// <param name="resolved">The profile resolved for this host (<see cref="FlashMoeProfileExtensions.Resolve"/>).</param>
     /// <param name="modelPath">The GGUF file (normally the one the plan read; a different file is logged as a warning).</param>
+    /// <param name="resolved">The profile resolved for this host (<see cref="FlashMoeProfileExtensions.Resolve"/>).</param>
     /// <param name="progress">Load progress 0 → 1, as llama.cpp reports it.</param>
     /// <param name="logger">Receives the advice, the decisions (Debug), the native log and FlashMoe's notes. Nothing goes to the console.</param>
     /// <param name="cancellationToken">Cancels the load.</param>
     /// <exception cref="FlashMoeLoadException">llama.cpp refused the file; carries its reason and the advice that predicted it.</exception>
+#pragma warning disable RS0026 // two overloads with optional parameters: they differ in their second, required parameter's type
     public static async Task<LoadedModel> LoadAsync(
-        ResolvedProfile resolved,
         string modelPath,
+        ResolvedProfile resolved,
         IProgress<float>? progress = null,
         ILogger? logger = null,
         CancellationToken cancellationToken = default)
@@ -74,6 +76,7 @@ public static class FlashMoeModel
         model.Resolved = resolved;
         return model;
     }
+#pragma warning restore RS0026
 
     /// <summary>A plan made from declared facts or for another file is only as good as that: say so.</summary>
     private static void WarnIfPlannedForAnotherFile(ModelSummary planned, string modelPath, ILogger logger)
@@ -125,30 +128,43 @@ public static class FlashMoeModel
         var unsupported = options.GetUnsupported().Concat(DroppedOverrides(options)).ToArray();
         foreach (var note in unsupported) logger?.LogWarning("Not applied by LLamaSharp 0.30: {Note}", note);
 
-        using var capture = LlamaNativeLog.BeginCapture(logger);
+        // The capture is this load's own (an async-local scope that flows into LLamaSharp's loading task): loads
+        // running in parallel each see only their lines.
+        IReadOnlyList<NativeLogLine> lines;
         var stopwatch = Stopwatch.StartNew();
         LLamaWeights weights;
+        using (var capture = LlamaNativeLog.BeginCapture(logger))
+        {
+            try
+            {
+                weights = await LLamaWeights.LoadFromFileAsync(parameters, cancellationToken, progress).ConfigureAwait(false);
+            }
+            catch (LoadWeightsFailedException e)
+            {
+                var failure = FlashMoeLoadException.FromNativeLog(modelPath, capture.Lines, advice, e);
+                logger?.LogError(e, "Loading {ModelPath} failed: {Reason}", modelPath, failure.Reason);
+                throw failure;
+            }
+            stopwatch.Stop();
+            lines = capture.Lines;
+        }
+
         try
         {
-            weights = await LLamaWeights.LoadFromFileAsync(parameters, cancellationToken, progress).ConfigureAwait(false);
+            var buffers = LlamaBufferReport.Parse(lines);
+            logger?.LogInformation(
+                "Loaded {ModelPath} in {Seconds:0.00} s (load mode {LoadMode}): weights {ModelMiB:0.00} MiB, repacked {RepackMiB:0.00} MiB",
+                modelPath, stopwatch.Elapsed.TotalSeconds, buffers.LoadMode ?? "?", buffers.ModelBytes / (double)Units.MiB,
+                buffers.RepackBytes / (double)Units.MiB);
+            foreach (var warning in buffers.Warnings) logger?.LogWarning("llama.cpp warned: {Warning}", warning);
+            return new LoadedModel(modelPath, weights, parameters, options, unsupported, buffers, stopwatch.Elapsed, lines, logger);
         }
-        catch (LoadWeightsFailedException e)
+        catch
         {
-            var failure = FlashMoeLoadException.FromNativeLog(modelPath, capture.Lines, advice, e);
-            logger?.LogError(e, "Loading {ModelPath} failed: {Reason}", modelPath, failure.Reason);
-            throw failure;
+            // Nothing owns the weights yet (a throwing logger, …): free them before the exception leaves.
+            weights.Dispose();
+            throw;
         }
-        stopwatch.Stop();
-
-        var lines = capture.Lines;
-        var buffers = LlamaBufferReport.Parse(lines);
-        logger?.LogInformation(
-            "Loaded {ModelPath} in {Seconds:0.00} s (load mode {LoadMode}): weights {ModelMiB:0.00} MiB, repacked {RepackMiB:0.00} MiB",
-            modelPath, stopwatch.Elapsed.TotalSeconds, buffers.LoadMode ?? "?", buffers.ModelBytes / (double)Units.MiB,
-            buffers.RepackBytes / (double)Units.MiB);
-        foreach (var warning in buffers.Warnings) logger?.LogWarning("llama.cpp warned: {Warning}", warning);
-
-        return new LoadedModel(modelPath, weights, parameters, options, unsupported, buffers, stopwatch.Elapsed, lines, logger);
     }
 
     /// <summary>
@@ -287,11 +303,25 @@ public sealed class LoadedModel : IDisposable
     /// <summary>Creates an inference context with <see cref="Parameters"/> and records its KV, compute and output buffers in <see cref="Buffers"/>.</summary>
     public LLamaContext CreateContext()
     {
-        using var capture = LlamaNativeLog.BeginCapture(_logger);
-        var context = Weights.CreateContext(Parameters, _logger);
-        var report = LlamaBufferReport.Parse(capture.Lines);
-        lock (_gate) _buffers = _buffers.WithContext(report);
-        return context;
+        LLamaContext context;
+        IReadOnlyList<NativeLogLine> lines;
+        using (var capture = LlamaNativeLog.BeginCapture(_logger))
+        {
+            context = Weights.CreateContext(Parameters, _logger);
+            lines = capture.Lines;
+        }
+        try
+        {
+            var report = LlamaBufferReport.Parse(lines);
+            lock (_gate) _buffers = _buffers.WithContext(report);
+            return context;
+        }
+        catch
+        {
+            // The caller never receives the context: free it.
+            context.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Frees the weights.</summary>

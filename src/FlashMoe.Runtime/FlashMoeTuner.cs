@@ -219,7 +219,7 @@ public static class FlashMoeTuner
         private async Task<LoadedModel> LoadAsync(TuneCandidate candidate)
         {
             ProcessMemory.ResetPeak();
-            return await FlashMoeModel.LoadAsync(candidate.Resolved, modelPath, null, options.Logger, cancellationToken).ConfigureAwait(false);
+            return await FlashMoeModel.LoadAsync(modelPath, candidate.Resolved, null, options.Logger, cancellationToken).ConfigureAwait(false);
         }
 
         private async Task<TuneMeasurement> MeasureAsync(TuneCandidate candidate, LoadedModel? reuse)

@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Globalization;
 using System.IO;
 using System.Runtime.InteropServices;
@@ -73,8 +75,15 @@ public sealed record HostInfo
     public bool? MallocHugePages { get; init; }
 
     /// <summary>
+    /// The probes that could not tell their fact, each with the reason (a missing file, an unexpected format, an
+    /// exception's message). Empty when every probe succeeded.
+    /// </summary>
+    public IReadOnlyList<HostProbeFailure> ProbeFailures { get; init; } = Array.Empty<HostProbeFailure>();
+
+    /// <summary>
     /// Detects the current machine. Every probe is best effort: an unreadable or malformed source leaves its
-    /// fact null (storage <see cref="StorageKind.Unknown"/>); this method does not throw.
+    /// fact null (storage <see cref="StorageKind.Unknown"/>) and is listed in <see cref="ProbeFailures"/>; this
+    /// method does not throw.
     /// </summary>
     /// <param name="modelPath">The model file whose storage to classify; null skips the storage probe.</param>
     public static HostInfo Detect(string? modelPath = null)
@@ -90,12 +99,12 @@ public sealed record HostInfo
 
         if (System.OperatingSystem.IsLinux())
         {
-            host = Guard(host, h => LinuxHostDetector.Detect(RealHostSource.Instance, h, modelPath));
+            host = Guard(host, "linux", h => LinuxHostDetector.Detect(RealHostSource.Instance, h, modelPath));
         }
         else if (System.OperatingSystem.IsWindows())
         {
             host = host with { OperatingSystem = "windows" };
-            host = Guard(host, h =>
+            host = Guard(host, HostProbeFailure.Cores + ", " + HostProbeFailure.Memory, h =>
             {
                 var (physical, logical) = WindowsProbes.DetectCores();
                 var (total, available) = WindowsProbes.DetectMemory();
@@ -107,12 +116,12 @@ public sealed record HostInfo
                     AvailableRamBytes = available,
                 };
             });
-            host = Guard(host, h => h with { Storage = DetectStorageByDrive(modelPath) });
+            host = Guard(host, HostProbeFailure.Storage, h => h with { Storage = DetectStorageByDrive(modelPath) });
         }
         else if (System.OperatingSystem.IsMacOS())
         {
             host = host with { OperatingSystem = "macos" };
-            host = Guard(host, h =>
+            host = Guard(host, HostProbeFailure.Cores + ", " + HostProbeFailure.Memory, h =>
             {
                 var (physical, logical) = MacProbes.DetectCores();
                 return h with
@@ -122,7 +131,7 @@ public sealed record HostInfo
                     TotalRamBytes = MacProbes.DetectTotalMemory() ?? h.TotalRamBytes,
                 };
             });
-            host = Guard(host, h => h with { Storage = DetectStorageByDrive(modelPath) });
+            host = Guard(host, HostProbeFailure.Storage, h => h with { Storage = DetectStorageByDrive(modelPath) });
         }
         return host;
     }
@@ -172,6 +181,7 @@ public sealed record HostInfo
             null => "unknown",
         });
         Line("mlock", $"limit {LockText(LockedMemoryLimitBytes)}, CAP_IPC_LOCK {YesNo(HasLockCapability)}");
+        foreach (var failure in ProbeFailures) Line("Not probed", $"{failure.Probe}: {failure.Reason}");
         return sb.ToString();
     }
 
@@ -204,18 +214,18 @@ public sealed record HostInfo
         return bytes > 0 ? bytes : null;
     }
 
-    /// <summary>Runs one probe; any failure keeps what was known before (detection never throws).</summary>
-    private static HostInfo Guard(HostInfo host, Func<HostInfo, HostInfo> probe)
+    /// <summary>Runs one probe; a failure keeps what was known before and is recorded (detection never throws).</summary>
+    private static HostInfo Guard(HostInfo host, string probeName, Func<HostInfo, HostInfo> probe)
     {
         try
         {
             return probe(host);
         }
-#pragma warning disable CA1031 // best effort by contract: a probe's failure must not stop the app
-        catch (Exception)
+#pragma warning disable CA1031 // best effort by contract: a probe's failure must not stop the app; it is recorded instead
+        catch (Exception e)
 #pragma warning restore CA1031
         {
-            return host;
+            return host with { ProbeFailures = host.ProbeFailures.Append(HostProbeFailure.From(probeName, e)).ToArray() };
         }
     }
 
@@ -229,4 +239,41 @@ public sealed record HostInfo
         long.MaxValue => "unlimited",
         { } b => Units.FormatSize(b),
     };
+}
+
+/// <summary>A host probe that could not tell its fact (<see cref="HostInfo.ProbeFailures"/>).</summary>
+/// <param name="Probe">Which probe: <see cref="Memory"/>, <see cref="Cores"/>, <see cref="Storage"/>, ….</param>
+/// <param name="Reason">Why, e.g. <c>/proc/meminfo is missing or unreadable</c> or an exception's type and message.</param>
+public sealed record HostProbeFailure(string Probe, string Reason)
+{
+    /// <summary>Installed and available RAM.</summary>
+    public const string Memory = "memory";
+
+    /// <summary>The mount table (storage and cgroup limits rest on it).</summary>
+    public const string Mounts = "mounts";
+
+    /// <summary>cgroup memory limits.</summary>
+    public const string Cgroup = "cgroup";
+
+    /// <summary>Physical and logical cores.</summary>
+    public const string Cores = "cores";
+
+    /// <summary>The storage under the model file.</summary>
+    public const string Storage = "storage";
+
+    /// <summary>The transparent-huge-page mode.</summary>
+    public const string TransparentHugePages = "transparent huge pages";
+
+    /// <summary>RLIMIT_MEMLOCK.</summary>
+    public const string LockedMemoryLimit = "mlock limit";
+
+    /// <summary>CAP_IPC_LOCK.</summary>
+    public const string LockCapability = "CAP_IPC_LOCK";
+
+    /// <summary>glibc malloc huge pages (GLIBC_TUNABLES).</summary>
+    public const string MallocHugePages = "malloc huge pages";
+
+    /// <summary>A failure from an exception a probe threw.</summary>
+    internal static HostProbeFailure From(string probe, Exception exception) =>
+        new(probe, exception.GetType().Name + ": " + exception.Message);
 }

@@ -25,7 +25,9 @@ public static class ResolvedLoadOptionsExtensions
     /// <summary>
     /// Builds the <see cref="ModelParams"/> for <paramref name="modelPath"/>: LoadMode, GpuLayerCount,
     /// TensorBufferOverrides, Threads, BatchThreads, ContextSize, BatchSize, UBatchSize, TypeK, TypeV,
-    /// FlashAttention, NoKqvOffload, MainGpu, SplitMode and TensorSplits.
+    /// FlashAttention, NoKqvOffload, MainGpu, SplitMode and TensorSplits. Changes no FlashMoe state; note that
+    /// LLamaSharp loads llama.cpp when a <see cref="ModelParams"/> is constructed, so call
+    /// <see cref="LlamaNativeLog.Install"/> first if the library-loading lines should be captured.
     /// </summary>
     /// <exception cref="ArgumentException">The options break a rule of <see cref="ResolvedLoadOptions.Validate"/> (threads &lt; 1, negative sizes, …).</exception>
     public static ModelParams ToModelParams(this ResolvedLoadOptions options, string modelPath)
@@ -35,9 +37,9 @@ public static class ResolvedLoadOptionsExtensions
         // The rules live in Core; the first broken one is the error.
         if (options.Validate() is { Count: > 0 } problems) throw new ArgumentException(problems[0], nameof(options));
 
-        // Constructing ModelParams loads llama.cpp (TensorSplitsCollection asks it for llama_max_devices), so the
-        // log callback goes in first.
-        LlamaNativeLog.Install();
+        // Constructing ModelParams loads llama.cpp (TensorSplitsCollection asks it for llama_max_devices); that is
+        // LLamaSharp's doing. FlashMoe's own process-wide state (the native log callback) is left alone here:
+        // FlashMoeModel.LoadAsync installs it before calling this.
         var maxDevices = new TensorSplitsCollection().Length;
         if (options.TensorSplits.Count > maxDevices)
         {

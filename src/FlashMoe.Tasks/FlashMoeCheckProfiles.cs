@@ -38,16 +38,48 @@ public sealed class FlashMoeCheckProfiles : Task
     /// <summary>Where the plan per profile is written (<c>$(IntermediateOutputPath)flashmoe.plan.json</c>); empty writes none.</summary>
     public string? PlanOutputPath { get; set; }
 
-    /// <summary>What the last <see cref="Execute"/> checked (tests read it; the plan file holds the same).</summary>
+    /// <summary>
+    /// Where the result of the last check is kept (<c>$(IntermediateOutputPath)flashmoe.check.cache</c>); empty keeps
+    /// none. With unchanged inputs the next build logs the same diagnostics from it without checking again.
+    /// </summary>
+    public string? CachePath { get; set; }
+
+    /// <summary>What the last <see cref="Execute"/> checked (tests read it; the plan file holds the same). Empty when replayed.</summary>
     internal IReadOnlyList<PlanFileEntry> CheckedProfiles { get; private set; } = Array.Empty<PlanFileEntry>();
+
+    /// <summary>Whether the last <see cref="Execute"/> replayed a cached result instead of checking.</summary>
+    internal bool Replayed { get; private set; }
+
+    private CheckResultCache? _recording;
+    private bool _reportedError;
+    private readonly List<string> _writtenFiles = new();
 
     /// <inheritdoc />
     public override bool Execute()
     {
         var stopwatch = Stopwatch.StartNew();
+        var projectDirectory = string.IsNullOrWhiteSpace(ProjectDirectory) ? Directory.GetCurrentDirectory() : ProjectDirectory!;
+        var cachePath = string.IsNullOrWhiteSpace(CachePath) ? null : FullPath(CachePath!, projectDirectory);
+        var profileHashes = cachePath is null ? null : HashProfileFiles(projectDirectory);
+        var key = profileHashes is null ? null : CacheKey(projectDirectory);
+        if (cachePath is not null && profileHashes is not null && key is not null
+            && CheckResultCache.TryRead(cachePath) is { } cached && cached.Matches(key, profileHashes))
+        {
+            Replayed = true;
+            foreach (var diagnostic in cached.Diagnostics) Emit(diagnostic);
+            Log.LogMessage(MessageImportance.Normal, "{0} Inputs unchanged: the result was replayed from '{1}' in {2} ms.",
+                cached.Summary, cachePath, stopwatch.ElapsedMilliseconds);
+            return !_reportedError;
+        }
+
+        if (cachePath is not null && profileHashes is not null && key is not null)
+        {
+            _recording = new CheckResultCache { Key = key };
+            _recording.ProfileFiles.AddRange(profileHashes);
+        }
         try
         {
-            Run();
+            Run(projectDirectory);
         }
         catch (Exception e)
         {
@@ -55,16 +87,75 @@ public sealed class FlashMoeCheckProfiles : Task
             Report(FlashMoeDiagnostic.Create(DiagnosticCatalog.BuildCheckInternalError, null, e.GetType().Name + ": " + e.Message));
         }
         var headers = CheckedProfiles.Where(p => p.HeaderBytesRead is not null).ToList();
-        Log.LogMessage(MessageImportance.Normal,
-            "FlashMoeCheckProfiles: {0} profile(s) checked in {1} ms ({2} GGUF header(s) read, {3} bytes in all; {4} from declared facts).",
-            CheckedProfiles.Count, stopwatch.ElapsedMilliseconds, headers.Count, headers.Sum(p => p.HeaderBytesRead ?? 0),
-            CheckedProfiles.Count(p => p.ModelSource == ModelSource.Declared));
-        return !Log.HasLoggedErrors;
+        var summary = string.Format(System.Globalization.CultureInfo.InvariantCulture,
+            "FlashMoeCheckProfiles: {0} profile(s) checked ({1} GGUF header(s) read, {2} bytes in all; {3} from declared facts).",
+            CheckedProfiles.Count, headers.Count, headers.Sum(p => p.HeaderBytesRead ?? 0), CheckedProfiles.Count(p => p.ModelSource == ModelSource.Declared));
+        Log.LogMessage(MessageImportance.Normal, "{0} Took {1} ms.", summary, stopwatch.ElapsedMilliseconds);
+
+        // Only a clean result is kept: an error may be passing (a locked file) and must be looked at again.
+        if (_recording is not null && cachePath is not null && !_reportedError)
+        {
+            _recording.Summary = summary;
+            // Every model path the check looked at, found or not (identities taken now: a file replaced during this
+            // build differs from them next time at the latest), and every file it wrote (plan, pictures).
+            var modelPaths = CheckedProfiles.SelectMany(p => p.SearchedPaths.Concat(p.ModelSource == ModelSource.File && p.ModelPath is { } m ? new[] { m } : Array.Empty<string>()));
+            _recording.ModelFiles.AddRange(modelPaths.Distinct(StringComparer.Ordinal).Select(FileIdentity.Of));
+            _recording.OutputFiles.AddRange(_writtenFiles.Distinct(StringComparer.Ordinal).Select(FileIdentity.Of));
+            _recording.TryWrite(cachePath);
+        }
+        return !Log.HasLoggedErrors && !_reportedError;
     }
 
-    private void Run()
+    /// <summary>
+    /// Everything besides the files that decides the result: the exact builds of this task and of Core (their module
+    /// version IDs change with every code change), the task's parameters, and the home folder (<c>~/</c> model paths).
+    /// </summary>
+    private string CacheKey(string projectDirectory) => string.Join("\n",
+        typeof(FlashMoeCheckProfiles).Assembly.ManifestModule.ModuleVersionId.ToString(),
+        typeof(ProfileResolver).Assembly.ManifestModule.ModuleVersionId.ToString(),
+        ProfileName ?? string.Empty, ModelRoot ?? string.Empty, projectDirectory, PlanOutputPath ?? string.Empty,
+        Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
+
+    /// <summary>The profile files as the check will see them, with their bytes' hashes; null when one cannot be read (no cache then).</summary>
+    private List<(string Path, string Hash)>? HashProfileFiles(string projectDirectory)
     {
-        var projectDirectory = string.IsNullOrWhiteSpace(ProjectDirectory) ? Directory.GetCurrentDirectory() : ProjectDirectory!;
+        var result = new List<(string, string)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var item in ProfileFiles ?? Array.Empty<ITaskItem>())
+        {
+            if (item is null || string.IsNullOrWhiteSpace(item.ItemSpec)) continue;
+            var path = FullPath(item.ItemSpec, projectDirectory);
+            if (path is null) return null;
+            if (!seen.Add(path)) continue;
+            try
+            {
+                var info = new FileInfo(path);
+                if (!info.Exists || info.Length > ProfileCheck.MaxProfileFileBytes) return null;
+                var bytes = File.ReadAllBytes(path);
+                result.Add((path, CheckResultCache.Sha256(bytes, bytes.Length)));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException or ArgumentException or NotSupportedException)
+            {
+                return null;
+            }
+        }
+        return result;
+    }
+
+    private static string? FullPath(string itemSpec, string projectDirectory)
+    {
+        try
+        {
+            return Path.GetFullPath(Path.IsPathRooted(itemSpec) ? itemSpec : Path.Combine(projectDirectory, itemSpec));
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            return null;
+        }
+    }
+
+    private void Run(string projectDirectory)
+    {
         var request = new ProfileCheckRequest
         {
             ProfileFiles = (ProfileFiles ?? Array.Empty<ITaskItem>()).Where(i => i is not null).Select(i => i.ItemSpec).ToEquatableArray(),
@@ -110,6 +201,7 @@ public sealed class FlashMoeCheckProfiles : Task
         try
         {
             path = Path.GetFullPath(file);
+            _writtenFiles.Add(path);
             if (File.Exists(path) && string.Equals(File.ReadAllText(path, Encoding.UTF8), content, StringComparison.Ordinal))
             {
                 Log.LogMessage(MessageImportance.Low, "FlashMoe: '{0}' is up to date.", path);
@@ -130,22 +222,36 @@ public sealed class FlashMoeCheckProfiles : Task
     private void Report(FlashMoeDiagnostic diagnostic, string? fileWithoutPosition = null)
     {
         var location = diagnostic.Location;
-        var file = location?.Path ?? fileWithoutPosition;
-        int line = location?.Line ?? 0, column = location?.Column ?? 0, endLine = location?.EndLine ?? 0, endColumn = location?.EndColumn ?? 0;
+        var severity = diagnostic.Severity switch
+        {
+            FlashMoeSeverity.Error => LoggedDiagnostic.Error,
+            FlashMoeSeverity.Warning => LoggedDiagnostic.Warning,
+            _ => LoggedDiagnostic.Info,
+        };
+        var logged = new LoggedDiagnostic(severity, diagnostic.Id, location?.Path ?? fileWithoutPosition,
+            location?.Line ?? 0, location?.Column ?? 0, location?.EndLine ?? 0, location?.EndColumn ?? 0, diagnostic.Message);
+        _recording?.Diagnostics.Add(logged);
+        Emit(logged);
+    }
+
+    /// <summary>Logs one diagnostic (checked now or replayed): the same call either way, so MSBuild treats both alike.</summary>
+    private void Emit(LoggedDiagnostic d)
+    {
         // No message arguments are passed, so MSBuild shows the message as is (braces in a regex stay intact).
         // No help link: the 16.6 API the task compiles against (so every MSBuild host loads it) has no helpLink
         // parameter; the code itself is the key to docs/diagnostics.md, and the generator's descriptors carry the link.
-        switch (diagnostic.Severity)
+        switch (d.Severity)
         {
-            case FlashMoeSeverity.Error:
-                Log.LogError(null, diagnostic.Id, null, file, line, column, endLine, endColumn, diagnostic.Message);
+            case LoggedDiagnostic.Error:
+                _reportedError = true;
+                Log.LogError(null, d.Code, null, d.File, d.Line, d.Column, d.EndLine, d.EndColumn, d.Message);
                 break;
-            case FlashMoeSeverity.Warning:
-                Log.LogWarning(null, diagnostic.Id, null, file, line, column, endLine, endColumn, diagnostic.Message);
+            case LoggedDiagnostic.Warning:
+                Log.LogWarning(null, d.Code, null, d.File, d.Line, d.Column, d.EndLine, d.EndColumn, d.Message);
                 break;
             default:
                 // Info keeps its code and location but is a message: shown with -v:n, never a warning.
-                Log.LogMessage(null, diagnostic.Id, null, file, line, column, endLine, endColumn, MessageImportance.Normal, diagnostic.Message);
+                Log.LogMessage(null, d.Code, null, d.File, d.Line, d.Column, d.EndLine, d.EndColumn, MessageImportance.Normal, d.Message);
                 break;
         }
     }

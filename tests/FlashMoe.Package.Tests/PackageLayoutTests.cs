@@ -111,8 +111,11 @@ public sealed class PackageLayoutTests(PackageFeedFixture fixture)
         {
             Assert.Equal(new[] { "netstandard" }, ReferencedAssemblies(entry));
         }
-        // One build of Core everywhere: the generator, the task and the app share the same rules byte for byte.
-        Assert.Single(cores.Select(e => e.Crc32).Distinct());
+        // One build of Core everywhere: the generator, the task and the app share the same rules. The module version
+        // ID names that compilation; the dotnet task's copy may add precompiled code (ReadyToRun) around the same IL.
+        Assert.Single(cores.Select(ModuleVersionId).Distinct());
+        var plainBuilds = cores.Where(e => !e.FullName.StartsWith("tasks/net8.0/", StringComparison.Ordinal));
+        Assert.Single(plainBuilds.Select(e => e.Crc32).Distinct());
     }
 
     [Fact]
@@ -136,6 +139,24 @@ public sealed class PackageLayoutTests(PackageFeedFixture fixture)
         var msbuild = references.Where(r => r.Name.StartsWith("Microsoft.Build", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(msbuild);
         Assert.All(msbuild, r => Assert.Equal(new Version(15, 1, 0, 0), r.Version));
+    }
+
+    [Theory]
+    [InlineData("tasks/net8.0/FlashMoe.Tasks.dll")]
+    [InlineData("tasks/net8.0/FlashMoe.Core.dll")]
+    public void The_dotnet_task_build_is_ReadyToRun_when_packed_on_linux_x64_and_keeps_its_IL(string entryName)
+    {
+        using var zip = ZipFile.OpenRead(fixture.NupkgPath);
+        using var buffer = new MemoryStream();
+        using (var stream = (zip.GetEntry(entryName) ?? throw new InvalidOperationException(entryName + " missing")).Open()) stream.CopyTo(buffer);
+        buffer.Position = 0;
+        using var pe = new PEReader(buffer);
+        var corHeader = pe.PEHeaders.CorHeader ?? throw new InvalidOperationException(entryName + " is not managed");
+        // The IL is always there: other hosts JIT-compile it.
+        Assert.True(pe.GetMetadataReader().MethodDefinitions.Count > 0);
+        var packedOnLinuxX64 = OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.X64;
+        // ReadyToRun images carry a managed native header (the READYTORUN_HEADER); IL-only builds do not.
+        Assert.Equal(packedOnLinuxX64, corHeader.ManagedNativeHeaderDirectory.Size > 0);
     }
 
     private static (string? TargetFramework, List<(string Name, Version Version)> References) Inspect(ZipArchiveEntry entry)
@@ -177,6 +198,16 @@ public sealed class PackageLayoutTests(PackageFeedFixture fixture)
         using var zip = ZipFile.OpenRead(path);
         using var stream = zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open();
         return XDocument.Load(stream);
+    }
+
+    private static Guid ModuleVersionId(ZipArchiveEntry entry)
+    {
+        using var buffer = new MemoryStream();
+        using (var stream = entry.Open()) stream.CopyTo(buffer);
+        buffer.Position = 0;
+        using var pe = new PEReader(buffer);
+        var reader = pe.GetMetadataReader();
+        return reader.GetGuid(reader.GetModuleDefinition().Mvid);
     }
 
     private static string[] ReferencedAssemblies(ZipArchiveEntry entry) =>

@@ -48,7 +48,7 @@ public sealed class RunScenarioTests(PackageFeedFixture fixture)
                 var parameters = resolved.ToModelParams(modelPath);
                 Console.WriteLine($"resolved: mmap={resolved.Options.UseMmap} threads={resolved.Options.Threads} context={resolved.Options.ContextSize} loadMode={parameters.LoadMode}");
 
-                using var loaded = await FlashMoeModel.LoadAsync(resolved, modelPath);
+                using var loaded = await FlashMoeModel.LoadAsync(modelPath, resolved);
                 using var context = loaded.CreateContext();
                 var executor = new InteractiveExecutor(context);
                 var generated = 0;

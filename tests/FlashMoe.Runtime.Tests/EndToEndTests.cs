@@ -52,7 +52,7 @@ public class EndToEndTests : IClassFixture<SyntheticModels>
         var resolved = SmallCpuBox(_models.Mixed).Resolve(host);
         var logger = new ListLogger();
 
-        using var model = await FlashMoeModel.LoadAsync(resolved, _models.Mixed, logger: logger);
+        using var model = await FlashMoeModel.LoadAsync(_models.Mixed, resolved, logger: logger);
         Assert.Same(resolved, model.Resolved);
         Assert.Equal(FlashMoe.Runtime.ResolvedLoadOptionsExtensions.ToLoadMode(resolved.Options.UseMmap, false), model.Parameters.LoadMode);
         Assert.Equal(resolved.Options.Threads, model.Parameters.Threads);
@@ -100,7 +100,7 @@ public class EndToEndTests : IClassFixture<SyntheticModels>
         var resolved = SmallCpuBox(_models.Q8).Resolve(HostInfo.Detect(_models.Q8));
         Assert.True(resolved.Options.UseMmap); // nothing repacked, fits: mmap
 
-        using var model = await FlashMoeModel.LoadAsync(resolved, _models.Q8);
+        using var model = await FlashMoeModel.LoadAsync(_models.Q8, resolved);
         await GenerateAsync(model, 4);
 
         var comparison = model.CompareWithPlan()!;
@@ -121,7 +121,7 @@ public class EndToEndTests : IClassFixture<SyntheticModels>
         Assert.Contains(resolved.Advice, a => a.Id == "FM2003");
         var logger = new ListLogger();
 
-        using var model = await FlashMoeModel.LoadAsync(resolved, _models.Q8, logger: logger);
+        using var model = await FlashMoeModel.LoadAsync(_models.Q8, resolved, logger: logger);
 
         Assert.Contains(logger.Entries, e => e.Level == LogLevel.Warning && e.Event.Id == 2003 && e.Message.StartsWith("FM2003: ", StringComparison.Ordinal));
         Assert.Contains(logger.Entries, e => e.Level == LogLevel.Debug && e.Message.Contains("[mmap.fits-fast-load]"));
@@ -135,7 +135,7 @@ public class EndToEndTests : IClassFixture<SyntheticModels>
         var resolved = profile.Resolve(HostInfo.Detect());
         Assert.Contains(resolved.Advice, a => a.Id == "FM1007");
 
-        var error = await Assert.ThrowsAsync<FlashMoeLoadException>(() => FlashMoeModel.LoadAsync(resolved, _models.Truncated));
+        var error = await Assert.ThrowsAsync<FlashMoeLoadException>(() => FlashMoeModel.LoadAsync(_models.Truncated, resolved));
 
         Assert.Matches(@"^tensor '[^']+' data is not within the file bounds, model is corrupted or incomplete$", error.Reason);
         Assert.Contains(error.Advice, a => a.Id == "FM1007");

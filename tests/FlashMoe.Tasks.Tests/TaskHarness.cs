@@ -30,7 +30,7 @@ public sealed class TaskHarness : IDisposable
 
     public (bool Result, FakeBuildEngine Engine, FlashMoeCheckProfiles Task) Run(
         string[]? files = null, string? profileName = null, string? modelRoot = null, string? planOutputPath = "obj/flashmoe.plan.json",
-        FakeBuildEngine? engine = null)
+        FakeBuildEngine? engine = null, string? cachePath = null)
     {
         engine ??= new FakeBuildEngine();
         var task = new FlashMoeCheckProfiles
@@ -41,6 +41,7 @@ public sealed class TaskHarness : IDisposable
             ModelRoot = modelRoot,
             ProjectDirectory = Directory,
             PlanOutputPath = planOutputPath,
+            CachePath = cachePath,
         };
         var result = task.Execute();
         // The task's contract: success exactly when it logged no error.

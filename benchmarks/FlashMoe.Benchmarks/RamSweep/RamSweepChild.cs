@@ -17,7 +17,7 @@ namespace FlashMoe.Benchmarks.RamSweep;
 /// <summary>
 /// The hidden <c>ramsweep-child</c> verb: one run of the sweep inside the cgroup the parent made. It goes through the
 /// product path exactly as an app does — <see cref="HostInfo.Detect"/> (which sees the cgroup limit), the profile
-/// resolved for that host, <see cref="FlashMoeModel.LoadAsync(ResolvedProfile, string, IProgress{float}?, Microsoft.Extensions.Logging.ILogger?, System.Threading.CancellationToken)"/>
+/// resolved for that host, <see cref="FlashMoeModel.LoadAsync(string, ResolvedProfile, IProgress{float}?, Microsoft.Extensions.Logging.ILogger?, System.Threading.CancellationToken)"/>
 /// (which maps the options with ToModelParams), a context filled by <see cref="FlashMoeWorkload"/> (a prompt up to
 /// fill × n_ctx, then N generated tokens) — and reports on stdout.
 /// </summary>
@@ -55,7 +55,7 @@ internal static class RamSweepChild
         var resolved = profile.Resolve(host, GgufReader.ReadSummary(model));
 
         Phase("load", clock);
-        using var loaded = await FlashMoeModel.LoadAsync(resolved, model);
+        using var loaded = await FlashMoeModel.LoadAsync(model, resolved);
         Phase("context", clock);
         using var llamaContext = loaded.CreateContext();
 

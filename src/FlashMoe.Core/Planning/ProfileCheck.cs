@@ -88,6 +88,8 @@ public static class ProfileCheck
         var diagnostics = new List<CheckDiagnostic>();
         var seenFiles = new HashSet<string>(StringComparer.Ordinal);
         var documents = new List<ProfileDocument>();
+        // Profiles usually share a model: its header is read once per run.
+        var headers = new Dictionary<string, ReadHeader>(StringComparer.Ordinal);
 
         foreach (var itemSpec in request.ProfileFiles)
         {
@@ -112,7 +114,7 @@ public static class ProfileCheck
             foreach (var parsed in document.Profiles)
             {
                 if (selected.Count > 0 && !selected.Contains(parsed.Profile.Name)) continue;
-                entries.Add(CheckProfile(parsed, path, new ModelLookup(request.ModelRoot, projectDirectory), host: null, diagnostics.Add, log));
+                entries.Add(CheckProfile(parsed, path, new ModelLookup(request.ModelRoot, projectDirectory), host: null, diagnostics.Add, log, headers));
             }
         }
 
@@ -170,14 +172,21 @@ public static class ProfileCheck
     /// <param name="report">Receives each diagnostic as it is found.</param>
     /// <param name="log">Receives low-importance progress lines; may be null.</param>
     public static PlanFileEntry CheckProfile(ParsedProfile parsed, string profileFile, ModelLookup lookup, HostFacts? host,
-        Action<CheckDiagnostic> report, Action<string>? log = null)
+        Action<CheckDiagnostic> report, Action<string>? log = null) =>
+        CheckProfile(parsed, profileFile, lookup, host, report, log, headers: null);
+
+    /// <summary>A model header as one run of the check read it.</summary>
+    private sealed record ReadHeader(ModelSummary Model, long BytesRead, long FileLength);
+
+    private static PlanFileEntry CheckProfile(ParsedProfile parsed, string profileFile, ModelLookup lookup, HostFacts? host,
+        Action<CheckDiagnostic> report, Action<string>? log, Dictionary<string, ReadHeader>? headers)
     {
         if (parsed is null) throw new ArgumentNullException(nameof(parsed));
         if (lookup is null) throw new ArgumentNullException(nameof(lookup));
         if (report is null) throw new ArgumentNullException(nameof(report));
         try
         {
-            return Check(parsed, profileFile, lookup, host, report, log);
+            return Check(parsed, profileFile, lookup, host, report, log, headers);
         }
         catch (Exception e)
         {
@@ -194,7 +203,7 @@ public static class ProfileCheck
             .Distinct(StringComparer.Ordinal).ToEquatableArray();
 
     private static PlanFileEntry Check(ParsedProfile parsed, string profileFile, ModelLookup lookup, HostFacts? host,
-        Action<CheckDiagnostic> report, Action<string>? log)
+        Action<CheckDiagnostic> report, Action<string>? log, Dictionary<string, ReadHeader>? headers)
     {
         var profile = parsed.Profile;
         var locations = parsed.Locations;
@@ -216,8 +225,13 @@ public static class ProfileCheck
             try
             {
                 var stopwatch = Stopwatch.StartNew();
-                var header = GgufReader.Read(found);
-                model = header.ToSummary();
+                if (headers is null || !headers.TryGetValue(found, out var header))
+                {
+                    var file = GgufReader.Read(found);
+                    header = new ReadHeader(file.ToSummary(), file.BytesRead, file.FileLength);
+                    headers?.Add(found, header);
+                }
+                model = header.Model;
                 entry = entry with { ModelSource = ModelSource.File, HeaderBytesRead = header.BytesRead };
                 log?.Invoke("FlashMoe: profile '" + profile.Name + "': read the GGUF header of '" + found + "' (" + header.BytesRead + " of "
                     + header.FileLength + " bytes) in " + stopwatch.ElapsedMilliseconds + " ms.");

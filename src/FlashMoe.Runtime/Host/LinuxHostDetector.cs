@@ -12,32 +12,112 @@ internal static class LinuxHostDetector
     /// <summary>How far to follow device-mapper / md "slaves" to the physical disk (dm on md on disk, …).</summary>
     private const int MaxSlaveDepth = 4;
 
-    /// <summary>Fills the Linux-specific facts into <paramref name="host"/>.</summary>
+    /// <summary>
+    /// Fills the Linux-specific facts into <paramref name="host"/>. Each probe runs on its own: one that cannot tell
+    /// its fact (a missing or unreadable source, an unexpected exception) leaves it null and adds a
+    /// <see cref="HostProbeFailure"/> saying why, and the others still run.
+    /// </summary>
     internal static HostInfo Detect(IHostSource source, HostInfo host, string? modelPath)
     {
-        var (total, available) = LinuxHostParsers.ParseMemInfo(source.ReadText("/proc/meminfo"));
-        var mounts = LinuxHostParsers.ParseMountInfo(source.ReadText("/proc/self/mountinfo"));
-        var membership = LinuxHostParsers.ParseProcSelfCgroup(source.ReadText("/proc/self/cgroup"));
-        var (physical, logical) = DetectCores(source);
-        var (storage, storageDetail) = modelPath is null ? (StorageKind.Unknown, null) : DetectStorage(source, mounts, modelPath);
+        var failures = new List<HostProbeFailure>(host.ProbeFailures);
+
+        T Probe<T>(string name, T fallback, Func<T> probe)
+        {
+            try
+            {
+                return probe();
+            }
+#pragma warning disable CA1031 // best effort by contract: the failure is recorded, the other probes still run
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                failures.Add(HostProbeFailure.From(name, e));
+                return fallback;
+            }
+        }
+
+        string? Read(string probe, string path)
+        {
+            var text = source.ReadText(path);
+            if (text is null) failures.Add(new HostProbeFailure(probe, path + " is missing or unreadable"));
+            return text;
+        }
+
+        void Unparsed(string probe, string path, object? value)
+        {
+            if (value is null && source.ReadText(path) is not null) failures.Add(new HostProbeFailure(probe, path + " has no value in the expected format"));
+        }
+
+        var (total, available) = Probe(HostProbeFailure.Memory, ((long?)null, (long?)null), () =>
+        {
+            var memory = LinuxHostParsers.ParseMemInfo(Read(HostProbeFailure.Memory, "/proc/meminfo"));
+            Unparsed(HostProbeFailure.Memory, "/proc/meminfo", memory.Total);
+            return memory;
+        });
+        var mounts = Probe(HostProbeFailure.Mounts, (IReadOnlyList<MountEntry>)Array.Empty<MountEntry>(),
+            () => LinuxHostParsers.ParseMountInfo(Read(HostProbeFailure.Mounts, "/proc/self/mountinfo")));
+        var (v2Limit, v1Limit) = Probe(HostProbeFailure.Cgroup, ((long?)null, (long?)null), () =>
+        {
+            var membership = LinuxHostParsers.ParseProcSelfCgroup(source.ReadText("/proc/self/cgroup"));
+            return (CgroupLimit(source, LinuxHostParsers.FindCgroupV2Mount(mounts), membership.UnifiedPath, "memory.max"),
+                    CgroupLimit(source, LinuxHostParsers.FindCgroupV1MemoryMount(mounts), membership.MemoryV1Path, "memory.limit_in_bytes"));
+        });
+        var (physical, logical) = Probe(HostProbeFailure.Cores, ((int?)null, (int?)null), () =>
+        {
+            var cores = DetectCores(source);
+            if (cores.Physical is null) failures.Add(new HostProbeFailure(HostProbeFailure.Cores, "neither the sysfs CPU topology nor /proc/cpuinfo gives the core count"));
+            return cores;
+        });
+        var (storage, storageDetail) = modelPath is null
+            ? (StorageKind.Unknown, null)
+            : Probe(HostProbeFailure.Storage, (StorageKind.Unknown, (string?)null), () =>
+            {
+                var result = DetectStorage(source, mounts, modelPath);
+                if (result.Detail == MountNotFound) failures.Add(new HostProbeFailure(HostProbeFailure.Storage, "no mount in /proc/self/mountinfo holds " + modelPath));
+                return result;
+            });
+        var thp = Probe(HostProbeFailure.TransparentHugePages, (string?)null, () =>
+        {
+            const string path = "/sys/kernel/mm/transparent_hugepage/enabled";
+            var mode = LinuxHostParsers.ParseBracketedMode(Read(HostProbeFailure.TransparentHugePages, path));
+            Unparsed(HostProbeFailure.TransparentHugePages, path, mode);
+            return mode;
+        });
+        var lockLimit = Probe(HostProbeFailure.LockedMemoryLimit, (long?)null, () =>
+        {
+            var limit = LinuxHostParsers.ParseLockedMemoryLimit(Read(HostProbeFailure.LockedMemoryLimit, "/proc/self/limits"));
+            Unparsed(HostProbeFailure.LockedMemoryLimit, "/proc/self/limits", limit);
+            return limit;
+        });
+        var lockCapability = Probe(HostProbeFailure.LockCapability, (bool?)null, () =>
+        {
+            var capability = LinuxHostParsers.ParseHasIpcLock(Read(HostProbeFailure.LockCapability, "/proc/self/status"));
+            Unparsed(HostProbeFailure.LockCapability, "/proc/self/status", capability);
+            return capability;
+        });
+        var mallocHugePages = Probe(HostProbeFailure.MallocHugePages, (bool?)null,
+            () => LinuxHostParsers.ParseMallocHugeTlb(source.GetEnvironmentVariable("GLIBC_TUNABLES")));
 
         return host with
         {
             OperatingSystem = "linux",
             TotalRamBytes = total ?? host.TotalRamBytes,
             AvailableRamBytes = available ?? host.AvailableRamBytes,
-            CgroupV2LimitBytes = CgroupLimit(source, LinuxHostParsers.FindCgroupV2Mount(mounts), membership.UnifiedPath, "memory.max"),
-            CgroupV1LimitBytes = CgroupLimit(source, LinuxHostParsers.FindCgroupV1MemoryMount(mounts), membership.MemoryV1Path, "memory.limit_in_bytes"),
+            CgroupV2LimitBytes = v2Limit,
+            CgroupV1LimitBytes = v1Limit,
             PhysicalCores = physical ?? host.PhysicalCores,
             LogicalCores = logical ?? host.LogicalCores,
             Storage = storage,
             StorageDetail = storageDetail,
-            TransparentHugePages = LinuxHostParsers.ParseBracketedMode(source.ReadText("/sys/kernel/mm/transparent_hugepage/enabled")),
-            LockedMemoryLimitBytes = LinuxHostParsers.ParseLockedMemoryLimit(source.ReadText("/proc/self/limits")),
-            HasLockCapability = LinuxHostParsers.ParseHasIpcLock(source.ReadText("/proc/self/status")),
-            MallocHugePages = LinuxHostParsers.ParseMallocHugeTlb(source.GetEnvironmentVariable("GLIBC_TUNABLES")),
+            TransparentHugePages = thp,
+            LockedMemoryLimitBytes = lockLimit,
+            HasLockCapability = lockCapability,
+            MallocHugePages = mallocHugePages,
+            ProbeFailures = failures,
         };
     }
+
+    private const string MountNotFound = "mount not found";
 
     /// <summary>The smallest limit on the process's cgroup and its ancestors; null = none or unreadable.</summary>
     internal static long? CgroupLimit(IHostSource source, MountEntry? mount, string? cgroupPath, string fileName)
@@ -76,7 +156,7 @@ internal static class LinuxHostDetector
     {
         var path = source.RealPath(modelPath) ?? modelPath;
         var mount = LinuxHostParsers.FindMount(mounts, path);
-        if (mount is null) return (StorageKind.Unknown, "mount not found");
+        if (mount is null) return (StorageKind.Unknown, MountNotFound);
 
         var fsType = mount.FileSystemType;
         if (mount.Major == 0)

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Text;
+using System.Threading;
 using LLama.Native;
 using Microsoft.Extensions.Logging;
 
@@ -25,7 +26,14 @@ public readonly record struct NativeLogLine(LogLevel Level, string Text)
 /// Levels are mapped one step down on purpose: llama.cpp's "info" output is a ≈ 200-line dump per load
 /// (metadata keys, hyper-parameters), which belongs at <see cref="LogLevel.Debug"/>; llama.cpp's debug output
 /// goes to <see cref="LogLevel.Trace"/>; warnings and errors keep their level.
-/// The log is process-wide: lines from loads running in parallel interleave.
+/// llama.cpp has ONE log callback per process, so lines are routed to the load that caused them: a capture is an
+/// <see cref="AsyncLocal{T}"/> scope, which flows into the thread-pool task LLamaSharp runs the native load on, and
+/// llama.cpp logs a load's lines (buffer sizes, load mode, repacking) from the thread that calls it, so the callback
+/// — running on that thread — sees the scope of its own load. This keeps concurrent loads concurrent; a lock around
+/// the native section would also separate the lines but would serialise loads that mostly wait on the disk.
+/// Fragments are assembled per thread for the same reason. Lines from threads llama.cpp starts itself (only its
+/// optional tensor validation logs from worker threads; the loading thread then names the failing tensor) belong to
+/// no capture: they reach only <see cref="Recent"/> and the installed logger.
 /// </remarks>
 public static class LlamaNativeLog
 {
@@ -34,9 +42,11 @@ public static class LlamaNativeLog
 
     private static readonly object Gate = new();
     private static readonly Queue<NativeLogLine> RecentLines = new();
-    private static readonly List<NativeLogCapture> Captures = new();
-    private static readonly StringBuilder Pending = new();
-    private static LogLevel _pendingLevel = LogLevel.Debug;
+    private static readonly AsyncLocal<NativeLogCapture?> CurrentCapture = new();
+
+    // The unfinished line of the calling thread: a message and its continuations come from one thread.
+    [ThreadStatic] private static StringBuilder? t_pending;
+    [ThreadStatic] private static LogLevel t_pendingLevel;
     private static ILogger? _logger;
     private static bool _installed;
 
@@ -94,42 +104,44 @@ public static class LlamaNativeLog
         }
     }
 
-    /// <summary>Starts recording every line until the capture is disposed; lines also go to <paramref name="logger"/>.</summary>
+    /// <summary>
+    /// Starts recording the lines logged by this asynchronous flow (and the tasks it starts) until the capture is
+    /// disposed; lines also go to <paramref name="logger"/>. A capture begun inside another replaces it until disposed.
+    /// </summary>
     internal static NativeLogCapture BeginCapture(ILogger? logger = null)
     {
-        var capture = new NativeLogCapture(logger);
-        lock (Gate) Captures.Add(capture);
+        var capture = new NativeLogCapture(logger, CurrentCapture.Value);
+        CurrentCapture.Value = capture;
         return capture;
     }
 
     internal static void EndCapture(NativeLogCapture capture)
     {
-        lock (Gate) Captures.Remove(capture);
+        if (ReferenceEquals(CurrentCapture.Value, capture)) CurrentCapture.Value = capture.Outer;
     }
 
     /// <summary>The callback body; internal so tests can feed fragments without native code.</summary>
     internal static void OnNativeLog(LLamaLogLevel level, string? message)
     {
         List<(NativeLogLine Line, ILogger Target)>? forwards = null;
-        lock (Gate)
+        var pending = t_pending ??= new StringBuilder();
+        var capture = CurrentCapture.Value;
+        var text = message ?? string.Empty;
+        if (level != LLamaLogLevel.Continue)
         {
-            var text = message ?? string.Empty;
-            if (level != LLamaLogLevel.Continue)
-            {
-                // A new message: whatever was pending without its newline is a complete line now.
-                if (Pending.Length > 0) Emit(ref forwards);
-                _pendingLevel = Map(level);
-            }
-            var start = 0;
-            int newline;
-            while ((newline = text.IndexOf('\n', start)) >= 0)
-            {
-                Pending.Append(text, start, newline - start);
-                Emit(ref forwards);
-                start = newline + 1;
-            }
-            if (start < text.Length) Pending.Append(text, start, text.Length - start);
+            // A new message: whatever was pending without its newline is a complete line now.
+            if (pending.Length > 0) Emit(pending, capture, ref forwards);
+            t_pendingLevel = Map(level);
         }
+        var start = 0;
+        int newline;
+        while ((newline = text.IndexOf('\n', start)) >= 0)
+        {
+            pending.Append(text, start, newline - start);
+            Emit(pending, capture, ref forwards);
+            start = newline + 1;
+        }
+        if (start < text.Length) pending.Append(text, start, text.Length - start);
 
         if (forwards is null) return;
         foreach (var (line, target) in forwards)
@@ -146,33 +158,33 @@ public static class LlamaNativeLog
         }
     }
 
-    /// <summary>Clears the ring buffer and any pending fragment (tests).</summary>
+    /// <summary>Clears the ring buffer and the calling thread's pending fragment (tests).</summary>
     internal static void ResetForTests()
     {
-        lock (Gate)
-        {
-            RecentLines.Clear();
-            Pending.Clear();
-        }
+        lock (Gate) RecentLines.Clear();
+        t_pending?.Clear();
     }
 
-    private static void Emit(ref List<(NativeLogLine, ILogger)>? forwards)
+    private static void Emit(StringBuilder pending, NativeLogCapture? capture, ref List<(NativeLogLine, ILogger)>? forwards)
     {
-        var text = Pending.ToString().TrimEnd('\r');
-        Pending.Clear();
+        var text = pending.ToString().TrimEnd('\r');
+        pending.Clear();
         if (text.Length == 0) return;
-        var line = new NativeLogLine(_pendingLevel, text);
+        var line = new NativeLogLine(t_pendingLevel, text);
 
-        RecentLines.Enqueue(line);
-        while (RecentLines.Count > RecentCapacity) RecentLines.Dequeue();
+        ILogger? installed;
+        lock (Gate)
+        {
+            RecentLines.Enqueue(line);
+            while (RecentLines.Count > RecentCapacity) RecentLines.Dequeue();
+            installed = _logger;
+        }
 
         forwards ??= new List<(NativeLogLine, ILogger)>();
-        if (_logger is not null) forwards.Add((line, _logger));
-        foreach (var capture in Captures)
-        {
-            capture.Add(line);
-            if (capture.Logger is not null && !ReferenceEquals(capture.Logger, _logger)) forwards.Add((line, capture.Logger));
-        }
+        if (installed is not null) forwards.Add((line, installed));
+        if (capture is null) return;
+        capture.Add(line);
+        if (capture.Logger is not null && !ReferenceEquals(capture.Logger, installed)) forwards.Add((line, capture.Logger));
     }
 
     private static LogLevel Map(LLamaLogLevel level) => level switch
@@ -185,7 +197,7 @@ public static class LlamaNativeLog
     };
 }
 
-/// <summary>The native lines logged while a capture is open (one model load, one context creation).</summary>
+/// <summary>The native lines one flow logged while a capture was open (one model load, one context creation).</summary>
 internal sealed class NativeLogCapture : IDisposable
 {
     /// <summary>
@@ -196,9 +208,16 @@ internal sealed class NativeLogCapture : IDisposable
 
     private readonly List<NativeLogLine> _lines = new();
 
-    internal NativeLogCapture(ILogger? logger) => Logger = logger;
+    internal NativeLogCapture(ILogger? logger, NativeLogCapture? outer)
+    {
+        Logger = logger;
+        Outer = outer;
+    }
 
     internal ILogger? Logger { get; }
+
+    /// <summary>The capture this one replaced in its flow; current again once this one is disposed.</summary>
+    internal NativeLogCapture? Outer { get; }
 
     /// <summary>Whether lines below Warning were dropped after <see cref="MaxLines"/>.</summary>
     internal bool Truncated { get; private set; }

@@ -57,7 +57,7 @@ public class LinuxHostDetectorTests
         return source;
     }
 
-    private static HostInfo Detect(FakeHostSource source, string? modelPath = "/srv/models/tiny.gguf") =>
+    private static HostInfo Detect(IHostSource source, string? modelPath = "/srv/models/tiny.gguf") =>
         LinuxHostDetector.Detect(source, new HostInfo(), modelPath);
 
     [Fact]
@@ -78,6 +78,58 @@ public class LinuxHostDetectorTests
         Assert.False(host.MallocHugePages);
         Assert.Equal(StorageKind.Unknown, host.Storage); // virtio: rotational=1 is a default, not a fact
         Assert.Equal("ext4 on vda (rotational=1)", host.StorageDetail);
+        Assert.Empty(host.ProbeFailures);
+    }
+
+    [Fact]
+    public void Missing_and_malformed_sources_are_recorded_as_probe_failures()
+    {
+        var source = ThisVm()
+            .With("/proc/self/limits", "Max open files            1024                 1048576              files     \n")
+            .With("/proc/meminfo", "garbage\n");
+        source.Files.Remove("/sys/kernel/mm/transparent_hugepage/enabled");
+
+        var host = Detect(source);
+
+        Assert.Null(host.TotalRamBytes);
+        Assert.Null(host.TransparentHugePages);
+        Assert.Null(host.LockedMemoryLimitBytes);
+        Assert.Equal(2, host.PhysicalCores); // the other probes still ran
+        Assert.Equal(
+            new[]
+            {
+                new HostProbeFailure(HostProbeFailure.Memory, "/proc/meminfo has no value in the expected format"),
+                new HostProbeFailure(HostProbeFailure.TransparentHugePages, "/sys/kernel/mm/transparent_hugepage/enabled is missing or unreadable"),
+                new HostProbeFailure(HostProbeFailure.LockedMemoryLimit, "/proc/self/limits has no value in the expected format"),
+            },
+            host.ProbeFailures);
+        Assert.Contains("Not probed    memory: /proc/meminfo has no value in the expected format", host.Describe());
+    }
+
+    [Fact]
+    public void A_probe_that_throws_is_recorded_and_the_others_still_run()
+    {
+        var source = new ThrowingHostSource(ThisVm(), "/sys/devices/system/cpu/online");
+
+        var host = Detect(source);
+
+        var failure = Assert.Single(host.ProbeFailures);
+        Assert.Equal(HostProbeFailure.Cores, failure.Probe);
+        Assert.Equal("InvalidOperationException: cannot read /sys/devices/system/cpu/online", failure.Reason);
+        Assert.Null(host.PhysicalCores);
+        Assert.Equal(24682668L * 1024, host.TotalRamBytes);
+        Assert.Equal("madvise", host.TransparentHugePages);
+    }
+
+    /// <summary>Breaks the <see cref="IHostSource"/> contract (never throw) for one path.</summary>
+    private sealed class ThrowingHostSource(FakeHostSource inner, string failingPath) : IHostSource
+    {
+        public string? ReadText(string path) =>
+            path == failingPath ? throw new InvalidOperationException("cannot read " + path) : inner.ReadText(path);
+        public string? ResolveLink(string path) => inner.ResolveLink(path);
+        public IReadOnlyList<string> ListDirectory(string path) => inner.ListDirectory(path);
+        public string? RealPath(string path) => inner.RealPath(path);
+        public string? GetEnvironmentVariable(string name) => inner.GetEnvironmentVariable(name);
     }
 
     [Fact]
@@ -150,6 +202,13 @@ public class LinuxHostDetectorTests
         Assert.Null(host.LockedMemoryLimitBytes);
         Assert.Null(host.HasLockCapability);
         Assert.Equal(StorageKind.Unknown, host.Storage);
+        Assert.Equal(
+            new[]
+            {
+                HostProbeFailure.Memory, HostProbeFailure.Mounts, HostProbeFailure.Cores, HostProbeFailure.Storage,
+                HostProbeFailure.TransparentHugePages, HostProbeFailure.LockedMemoryLimit, HostProbeFailure.LockCapability,
+            },
+            host.ProbeFailures.Select(f => f.Probe));
     }
 
     [Fact]

@@ -2,9 +2,11 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using FlashMoe.Planning;
 using FlashMoe.Profiles;
+using FlashMoe.Runtime.Native;
 using FlashMoe.Runtime.Tests.Fixtures;
 using LLama;
 using LLama.Common;
@@ -82,6 +84,66 @@ public class FlashMoeModelTests : IClassFixture<SyntheticModels>
         var inference = new InferenceParams { MaxTokens = 4, SamplingPipeline = new GreedySamplingPipeline() };
         await foreach (var piece in executor.InferAsync("once upon a time", inference)) pieces.Add(piece);
         Assert.NotEmpty(pieces);
+    }
+
+    [Fact]
+    public async Task Parallel_loads_of_two_models_each_report_their_own_buffers_and_log()
+    {
+        // What each model reports when loaded alone.
+        LlamaBufferReport q8Alone, q4Alone;
+        using (var alone = await FlashMoeModel.LoadAsync(_models.Q8, CpuOptions(mmap: true))) q8Alone = alone.Buffers;
+        using (var alone = await FlashMoeModel.LoadAsync(_models.Q4, CpuOptions(mmap: false))) q4Alone = alone.Buffers;
+
+        // Both native loads are held inside llama.cpp at once: llama.cpp reports progress synchronously from the
+        // loading thread, so each load waits there for the other before it goes on logging its buffers.
+        using var bothLoading = new Barrier(2);
+        var q8Progress = new RendezvousProgress(bothLoading);
+        var q4Progress = new RendezvousProgress(bothLoading);
+        var q8Logger = new ListLogger();
+        var q4Logger = new ListLogger();
+        var q8Task = Task.Run(() => FlashMoeModel.LoadAsync(_models.Q8, CpuOptions(mmap: true), q8Progress, q8Logger));
+        var q4Task = Task.Run(() => FlashMoeModel.LoadAsync(_models.Q4, CpuOptions(mmap: false), q4Progress, q4Logger));
+        using var q8 = await q8Task;
+        using var q4 = await q4Task;
+
+        Assert.True(q8Progress.MetTheOther && q4Progress.MetTheOther, "the two loads did not overlap inside llama.cpp");
+        AssertSameReport(q8Alone, q8.Buffers);
+        AssertSameReport(q4Alone, q4.Buffers);
+        Assert.NotEqual(q8.Buffers.ModelBuffers, q4.Buffers.ModelBuffers);
+        AssertOnlyItsOwnFile(q8.LoadLog.Select(l => l.Text), _models.Q8, _models.Q4);
+        AssertOnlyItsOwnFile(q4.LoadLog.Select(l => l.Text), _models.Q4, _models.Q8);
+        AssertOnlyItsOwnFile(q8Logger.Entries.Select(e => e.Message), _models.Q8, _models.Q4);
+        AssertOnlyItsOwnFile(q4Logger.Entries.Select(e => e.Message), _models.Q4, _models.Q8);
+    }
+
+    private static void AssertSameReport(LlamaBufferReport expected, LlamaBufferReport actual)
+    {
+        Assert.Equal(expected.ModelBuffers, actual.ModelBuffers);
+        Assert.Equal(expected.LoadMode, actual.LoadMode);
+        Assert.Equal(expected.RepackedTensorCount, actual.RepackedTensorCount);
+        Assert.Equal(expected.ModelInfo, actual.ModelInfo);
+        Assert.Equal(expected.Warnings, actual.Warnings);
+    }
+
+    /// <summary>llama.cpp names the file it reads ("… tensors from /tmp/…/tiny-moe-q8_0.gguf (version GGUF V3 …)").</summary>
+    private static void AssertOnlyItsOwnFile(IEnumerable<string> lines, string own, string other)
+    {
+        var list = lines.ToList();
+        Assert.Contains(list, l => l.Contains(own, StringComparison.Ordinal));
+        Assert.DoesNotContain(list, l => l.Contains(other, StringComparison.Ordinal));
+    }
+
+    /// <summary>On its first report, waits (bounded) until the other load has reported too.</summary>
+    private sealed class RendezvousProgress(Barrier barrier) : IProgress<float>
+    {
+        private int _reported;
+
+        public bool MetTheOther { get; private set; }
+
+        public void Report(float value)
+        {
+            if (Interlocked.Exchange(ref _reported, 1) == 0) MetTheOther = barrier.SignalAndWait(TimeSpan.FromSeconds(60));
+        }
     }
 
     [Fact]

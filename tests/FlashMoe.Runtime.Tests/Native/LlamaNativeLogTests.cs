@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
 using FlashMoe.Runtime.Native;
 using LLama.Native;
 using Microsoft.Extensions.Logging;
@@ -102,6 +104,48 @@ public class LlamaNativeLogTests
         Assert.True(capture.Truncated);
         Assert.Equal(NativeLogCapture.MaxLines + 1, capture.Lines.Count);
         Assert.Equal("the reason", capture.Lines.Last().Text);
+    }
+
+    [Fact]
+    public async Task Concurrent_flows_each_capture_only_their_own_lines_even_interleaved()
+    {
+        // Two flows log in strict alternation (each waits for the other between lines), with fragments split
+        // across calls, so a shared capture or a shared pending fragment would mix them.
+        using var turn = new Barrier(2);
+        async Task<IReadOnlyList<NativeLogLine>> Flow(string name)
+        {
+            await Task.Yield();
+            using var capture = LlamaNativeLog.BeginCapture();
+            return await Task.Run(() =>
+            {
+                for (var i = 0; i < 20; i++)
+                {
+                    LlamaNativeLog.OnNativeLog(LLamaLogLevel.Info, name + " part");
+                    turn.SignalAndWait(TimeSpan.FromSeconds(30));
+                    LlamaNativeLog.OnNativeLog(LLamaLogLevel.Continue, " " + i + "\n");
+                    turn.SignalAndWait(TimeSpan.FromSeconds(30));
+                }
+                return capture.Lines;
+            });
+        }
+
+        var lines = await Task.WhenAll(Flow("a"), Flow("b"));
+
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => "a part " + i), lines[0].Select(l => l.Text));
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => "b part " + i), lines[1].Select(l => l.Text));
+    }
+
+    [Fact]
+    public void A_nested_capture_replaces_the_outer_one_until_disposed()
+    {
+        using var outer = LlamaNativeLog.BeginCapture();
+        using (var inner = LlamaNativeLog.BeginCapture())
+        {
+            LlamaNativeLog.OnNativeLog(LLamaLogLevel.Info, "inner\n");
+            Assert.Equal("inner", Assert.Single(inner.Lines).Text);
+        }
+        LlamaNativeLog.OnNativeLog(LLamaLogLevel.Info, "outer\n");
+        Assert.Equal("outer", Assert.Single(outer.Lines).Text);
     }
 
     private sealed class ThrowingLogger : ILogger

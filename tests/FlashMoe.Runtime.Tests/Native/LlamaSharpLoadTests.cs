@@ -2,52 +2,22 @@ using System.Globalization;
 using System;
 using System.IO;
 using System.Linq;
-using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.RegularExpressions;
 using FlashMoe.Gguf;
+using FlashMoe.Runtime.Native;
 using FlashMoe.Synthetic;
 using LLama;
 using LLama.Common;
 using LLama.Native;
 using Xunit;
 
-namespace FlashMoe.Core.Tests;
-
-/// <summary>Tests that call into llama.cpp: one process-wide native library and log hook, so they run one at a time.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class LlamaNativeCollection
-{
-    public const string Name = "llama.cpp native";
-}
+namespace FlashMoe.Runtime.Tests.Native;
 
 /// <summary>
-/// Captures llama.cpp's log. The hook must be installed before the first native call, so a module initializer does
-/// it as soon as this test assembly loads, whichever test runs first.
+/// Synthetic models loaded by llama.cpp through LLamaSharp directly (no FlashMoe runtime in between): the writer's
+/// files are models llama.cpp accepts, loads with every weight type, and runs.
 /// </summary>
-internal static class NativeLog
-{
-    private static readonly StringBuilder Buffer = new();
-
-    [ModuleInitializer]
-    internal static void Install() =>
-        NativeLibraryConfig.All.WithLogCallback((level, message) =>
-        {
-            lock (Buffer) Buffer.Append(message);
-        });
-
-    public static int Mark()
-    {
-        lock (Buffer) return Buffer.Length;
-    }
-
-    public static string Since(int mark)
-    {
-        lock (Buffer) return Buffer.ToString(mark, Buffer.Length - mark);
-    }
-}
-
-[Collection(LlamaNativeCollection.Name)]
+[Collection(NativeCollection.Name)]
 public sealed class LlamaSharpLoadTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "flashmoe-llama-tests-" + Guid.NewGuid().ToString("N"));
@@ -119,10 +89,10 @@ public sealed class LlamaSharpLoadTests : IDisposable
             stream.Seek(layout.DataOffset + tensor.Offset + (34 * 5), SeekOrigin.Begin);
             stream.Write([0x00, 0x7E]); // f16 NaN as the sixth block's scale
         }
-        var mark = NativeLog.Mark();
+        using var capture = LlamaNativeLog.BeginCapture();
 
         Assert.ThrowsAny<Exception>(() => LoadWithTensorCheck(path));
-        Assert.Contains("blk.1.attn_q.weight", NativeLog.Since(mark));
+        Assert.Contains("blk.1.attn_q.weight", Text(capture));
     }
 
     private sealed record Run(int Generated, int PromptTokens, string Log);
@@ -131,7 +101,7 @@ public sealed class LlamaSharpLoadTests : IDisposable
     {
         var path = Path.Combine(_dir, name + ".gguf");
         SyntheticModel.Write(spec, path);
-        var mark = NativeLog.Mark();
+        using var capture = LlamaNativeLog.BeginCapture();
         LoadWithTensorCheck(path);
         var parameters = new ModelParams(path) { ContextSize = 256, GpuLayerCount = 0, Threads = 2, BatchSize = 64 };
 
@@ -151,13 +121,16 @@ public sealed class LlamaSharpLoadTests : IDisposable
             Assert.Equal(DecodeResult.Ok, context.Decode(batch));
             generated++;
         }
-        return new Run(generated, prompt.Length, NativeLog.Since(mark));
+        return new Run(generated, prompt.Length, Text(capture));
     }
+
+    private static string Text(NativeLogCapture capture) => string.Concat(capture.Lines.Select(l => l.Text + "\n"));
 
     // llama.cpp validates every row while loading (finite values, finite block scales) when check_tensors is set;
     // ModelParams does not expose it, so this load goes through the native parameters.
     private static void LoadWithTensorCheck(string path)
     {
+        LlamaNativeLog.Install(); // the process's one log callback, before the first native call
         NativeApi.llama_empty_call(); // LLamaModelParams.Default() is a P/Invoke that does not itself resolve the library
         var native = LLamaModelParams.Default();
         native.check_tensors = true;

@@ -11,7 +11,7 @@ using FlashMoe.Synthetic;
 using FlashMoe.Synthetic.Gguf;
 using Xunit;
 
-namespace FlashMoe.Core.Tests;
+namespace FlashMoe.Synthetic.Tests;
 
 public sealed class SyntheticModelTests : IDisposable
 {

@@ -4,9 +4,10 @@ using System.IO;
 using System.Linq;
 using FlashMoe.Gguf;
 using FlashMoe.Synthetic;
+using FlashMoe.Tests.Shared;
 using Xunit;
 
-namespace FlashMoe.Core.Tests;
+namespace FlashMoe.Synthetic.Tests;
 
 /// <summary>
 /// Writer → reader round trip: every synthetic model the writer supports is read back by Core's GGUF reader, and
@@ -179,7 +180,7 @@ public sealed class SparseBigMoeTests : IDisposable
         GgufFile file;
         long counted;
         using (var fileStream = File.OpenRead(_path))
-        using (var stream = new Gguf.CountingStream(fileStream))
+        using (var stream = new CountingStream(fileStream))
         {
             file = GgufReader.Read(stream);
             counted = stream.BytesRead;
