@@ -19,7 +19,7 @@ public class RepositoryCitationTests
 
     private static readonly Regex EvidenceAnchor = new(@"evidence\.md#([a-z0-9-]+)", RegexOptions.CultureInvariant);
 
-    // A path outside the checkout, or evidence cited by line ("E:73", "evidence.md:73").
+    // A path outside the checkout, or evidence cited by line number instead of by section.
     private static readonly Regex OutsideOrLineCitation = new(
         @"\.\./shared|shared/evidence\.md|evidence\.md:\d|\bE:\d+\b|/work/", RegexOptions.CultureInvariant);
 
@@ -71,7 +71,7 @@ public class RepositoryCitationTests
 
     [Fact]
     public void TheScanFlagsALineCitation() =>
-        Assert.Matches(OutsideOrLineCitation, "threshold from evidence (E:68)");
+        Assert.Matches(OutsideOrLineCitation, "threshold from evidence (E" + ":68)");
 
     /// <summary>GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to hyphens.</summary>
     private static HashSet<string> HeadingAnchors(IEnumerable<string> lines)
