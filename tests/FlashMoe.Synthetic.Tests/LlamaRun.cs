@@ -8,6 +8,7 @@ using FlashMoe.Synthetic;
 using LLama;
 using LLama.Common;
 using LLama.Native;
+using FlashMoe.Tests.Shared;
 using Xunit;
 
 namespace FlashMoe.Synthetic.Tests;
@@ -68,7 +69,7 @@ internal static class LlamaRun
             var generated = 0;
             for (var position = prompt.Length; generated < tokens; position++)
             {
-                var next = Greedy(context.NativeHandle.GetLogitsIth(batch.TokenCount - 1));
+                var next = LlamaTestHelpers.Greedy(context.NativeHandle.GetLogitsIth(batch.TokenCount - 1));
                 batch.Clear();
                 batch.Add(next, position, LLamaSeqId.Zero, true);
                 Assert.Equal(DecodeResult.Ok, context.Decode(batch));
@@ -82,34 +83,9 @@ internal static class LlamaRun
         }
     }
 
-    // llama.cpp validates every row while loading (finite values, finite block scales) when check_tensors is set;
-    // ModelParams does not expose it, so this load goes through the native parameters.
-    public static void LoadWithTensorCheck(string path)
-    {
-        NativeApi.llama_empty_call(); // LLamaModelParams.Default() is a P/Invoke that does not itself resolve the library
-        var native = LLamaModelParams.Default();
-        native.check_tensors = true;
-        native.n_gpu_layers = 0;
-        using var model = SafeLlamaModelHandle.LoadFromFile(path, native);
-    }
-
-    // Greedy over every token but EOS, so a random model cannot stop early; finite logits prove the graph ran sanely.
-    private static LLamaToken Greedy(Span<float> logits)
-    {
-        var best = -1;
-        for (var i = 0; i < logits.Length; i++)
-        {
-            Assert.True(float.IsFinite(logits[i]), $"logit {i} is {logits[i]}");
-            if (i != SyntheticVocab.EosId && (best < 0 || logits[i] > logits[best])) best = i;
-        }
-        return best;
-    }
+    /// <summary>Loads <paramref name="path"/> with llama.cpp's row validation on.</summary>
+    public static void LoadWithTensorCheck(string path) => LlamaTestHelpers.LoadWithTensorCheck(path);
 
     /// <summary>The integer llama.cpp's print_info logs for <paramref name="key"/> (e.g. <c>n_layer = 4</c>).</summary>
-    public static int LogInt(string log, string key)
-    {
-        var match = Regex.Match(log, $@"\b{Regex.Escape(key)}\s*=\s*(\d+)");
-        Assert.True(match.Success, $"llama.cpp's log has no '{key} = N':\n{log}");
-        return int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-    }
+    public static int LogInt(string log, string key) => LlamaTestHelpers.LogInt(log, key);
 }

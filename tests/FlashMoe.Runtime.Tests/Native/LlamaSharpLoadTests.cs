@@ -9,6 +9,7 @@ using FlashMoe.Synthetic;
 using LLama;
 using LLama.Common;
 using LLama.Native;
+using FlashMoe.Tests.Shared;
 using Xunit;
 
 namespace FlashMoe.Runtime.Tests.Native;
@@ -32,9 +33,9 @@ public sealed class LlamaSharpLoadTests : IDisposable
         var run = LoadAndGenerate(SyntheticPresets.TinyDense, "tiny-dense", tokens: 16);
 
         Assert.Equal(16, run.Generated);
-        Assert.Equal(2, LogInt(run.Log, "n_layer"));
-        Assert.Equal(128, LogInt(run.Log, "n_embd"));
-        Assert.Equal(0, LogInt(run.Log, "n_expert"));
+        Assert.Equal(2, LlamaTestHelpers.LogInt(run.Log, "n_layer"));
+        Assert.Equal(128, LlamaTestHelpers.LogInt(run.Log, "n_embd"));
+        Assert.Equal(0, LlamaTestHelpers.LogInt(run.Log, "n_expert"));
         // The extra pieces work: "Hello world" is BOS + ▁Hello + ▁world, not one token per byte.
         Assert.True(run.PromptTokens <= 4, $"prompt took {run.PromptTokens} tokens");
     }
@@ -45,9 +46,9 @@ public sealed class LlamaSharpLoadTests : IDisposable
         var run = LoadAndGenerate(SyntheticPresets.TinyMoe, "tiny-moe", tokens: 32);
 
         Assert.Equal(32, run.Generated);
-        Assert.Equal(2, LogInt(run.Log, "n_layer"));
-        Assert.Equal(8, LogInt(run.Log, "n_expert"));
-        Assert.Equal(2, LogInt(run.Log, "n_expert_used"));
+        Assert.Equal(2, LlamaTestHelpers.LogInt(run.Log, "n_layer"));
+        Assert.Equal(8, LlamaTestHelpers.LogInt(run.Log, "n_expert"));
+        Assert.Equal(2, LlamaTestHelpers.LogInt(run.Log, "n_expert_used"));
     }
 
     [Theory]
@@ -74,7 +75,7 @@ public sealed class LlamaSharpLoadTests : IDisposable
         var run = LoadAndGenerate(spec, "sparse", tokens: 2);
 
         Assert.Equal(2, run.Generated);
-        Assert.Equal(129280, LogInt(run.Log, "n_vocab"));
+        Assert.Equal(129280, LlamaTestHelpers.LogInt(run.Log, "n_vocab"));
     }
 
     [Fact]
@@ -115,7 +116,7 @@ public sealed class LlamaSharpLoadTests : IDisposable
         var generated = 0;
         for (var position = prompt.Length; generated < tokens; position++)
         {
-            var next = Greedy(context.NativeHandle.GetLogitsIth(batch.TokenCount - 1));
+            var next = LlamaTestHelpers.Greedy(context.NativeHandle.GetLogitsIth(batch.TokenCount - 1));
             batch.Clear();
             batch.Add(next, position, LLamaSeqId.Zero, true);
             Assert.Equal(DecodeResult.Ok, context.Decode(batch));
@@ -126,34 +127,9 @@ public sealed class LlamaSharpLoadTests : IDisposable
 
     private static string Text(NativeLogCapture capture) => string.Concat(capture.Lines.Select(l => l.Text + "\n"));
 
-    // llama.cpp validates every row while loading (finite values, finite block scales) when check_tensors is set;
-    // ModelParams does not expose it, so this load goes through the native parameters.
     private static void LoadWithTensorCheck(string path)
     {
         LlamaNativeLog.Install(); // the process's one log callback, before the first native call
-        NativeApi.llama_empty_call(); // LLamaModelParams.Default() is a P/Invoke that does not itself resolve the library
-        var native = LLamaModelParams.Default();
-        native.check_tensors = true;
-        native.n_gpu_layers = 0;
-        using var model = SafeLlamaModelHandle.LoadFromFile(path, native);
-    }
-
-    // Greedy over every token but EOS, so a random model cannot stop early; finite logits prove the graph ran sanely.
-    private static LLamaToken Greedy(Span<float> logits)
-    {
-        var best = -1;
-        for (var i = 0; i < logits.Length; i++)
-        {
-            Assert.True(float.IsFinite(logits[i]), $"logit {i} is {logits[i]}");
-            if (i != SyntheticVocab.EosId && (best < 0 || logits[i] > logits[best])) best = i;
-        }
-        return best;
-    }
-
-    private static int LogInt(string log, string key)
-    {
-        var match = Regex.Match(log, $@"\b{Regex.Escape(key)}\s*=\s*(\d+)");
-        Assert.True(match.Success, $"llama.cpp's log has no '{key} = N':\n{log}");
-        return int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        LlamaTestHelpers.LoadWithTensorCheck(path);
     }
 }
