@@ -56,26 +56,8 @@ internal static class LlamaRun
         var mark = NativeLog.Mark();
         try
         {
-            LoadWithTensorCheck(path);
-            var parameters = new ModelParams(path) { ContextSize = 256, GpuLayerCount = 0, Threads = 2, BatchSize = 64 };
-
-            using var weights = LLamaWeights.LoadFromFile(parameters);
-            using var context = weights.CreateContext(parameters);
-            var prompt = context.Tokenize("Hello world, the model is", addBos: true);
-            var batch = new LLamaBatch();
-            batch.AddRange(prompt, 0, LLamaSeqId.Zero, true);
-            Assert.Equal(DecodeResult.Ok, context.Decode(batch));
-
-            var generated = 0;
-            for (var position = prompt.Length; generated < tokens; position++)
-            {
-                var next = LlamaTestHelpers.Greedy(context.NativeHandle.GetLogitsIth(batch.TokenCount - 1));
-                batch.Clear();
-                batch.Add(next, position, LLamaSeqId.Zero, true);
-                Assert.Equal(DecodeResult.Ok, context.Decode(batch));
-                generated++;
-            }
-            return new Result(generated, prompt.Length, NativeLog.Since(mark));
+            var (generated, promptTokens) = LlamaTestHelpers.LoadAndGenerate(path, "Hello world, the model is", tokens);
+            return new Result(generated, promptTokens, NativeLog.Since(mark));
         }
         catch (Exception e) when (e is not Xunit.Sdk.XunitException)
         {

@@ -2,6 +2,8 @@ using System;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using FlashMoe.Synthetic;
+using LLama;
+using LLama.Common;
 using LLama.Native;
 using Xunit;
 
@@ -22,6 +24,34 @@ public static class LlamaTestHelpers
         native.check_tensors = true;
         native.n_gpu_layers = 0;
         using var model = SafeLlamaModelHandle.LoadFromFile(path, native);
+    }
+
+    /// <summary>
+    /// Loads <paramref name="path"/> (first with the row check), decodes <paramref name="prompt"/> and generates
+    /// <paramref name="tokens"/> tokens greedily on the CPU; returns how many were generated and the prompt's length.
+    /// </summary>
+    public static (int Generated, int PromptTokens) LoadAndGenerate(string path, string prompt, int tokens)
+    {
+        LoadWithTensorCheck(path);
+        var parameters = new ModelParams(path) { ContextSize = 256, GpuLayerCount = 0, Threads = 2, BatchSize = 64 };
+
+        using var weights = LLamaWeights.LoadFromFile(parameters);
+        using var context = weights.CreateContext(parameters);
+        var promptTokens = context.Tokenize(prompt, addBos: true);
+        var batch = new LLamaBatch();
+        batch.AddRange(promptTokens, 0, LLamaSeqId.Zero, true);
+        Assert.Equal(DecodeResult.Ok, context.Decode(batch));
+
+        var generated = 0;
+        for (var position = promptTokens.Length; generated < tokens; position++)
+        {
+            var next = Greedy(context.NativeHandle.GetLogitsIth(batch.TokenCount - 1));
+            batch.Clear();
+            batch.Add(next, position, LLamaSeqId.Zero, true);
+            Assert.Equal(DecodeResult.Ok, context.Decode(batch));
+            generated++;
+        }
+        return (generated, promptTokens.Length);
     }
 
     /// <summary>Greedy over every token but EOS, so a random model cannot stop early; finite logits prove the graph ran sanely.</summary>

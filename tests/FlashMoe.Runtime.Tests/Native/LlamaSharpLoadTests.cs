@@ -103,26 +103,9 @@ public sealed class LlamaSharpLoadTests : IDisposable
         var path = Path.Combine(_dir, name + ".gguf");
         SyntheticModel.Write(spec, path);
         using var capture = LlamaNativeLog.BeginCapture();
-        LoadWithTensorCheck(path);
-        var parameters = new ModelParams(path) { ContextSize = 256, GpuLayerCount = 0, Threads = 2, BatchSize = 64 };
-
-        using var weights = LLamaWeights.LoadFromFile(parameters);
-        using var context = weights.CreateContext(parameters);
-        var prompt = context.Tokenize("Hello world", addBos: true);
-        var batch = new LLamaBatch();
-        batch.AddRange(prompt, 0, LLamaSeqId.Zero, true);
-        Assert.Equal(DecodeResult.Ok, context.Decode(batch));
-
-        var generated = 0;
-        for (var position = prompt.Length; generated < tokens; position++)
-        {
-            var next = LlamaTestHelpers.Greedy(context.NativeHandle.GetLogitsIth(batch.TokenCount - 1));
-            batch.Clear();
-            batch.Add(next, position, LLamaSeqId.Zero, true);
-            Assert.Equal(DecodeResult.Ok, context.Decode(batch));
-            generated++;
-        }
-        return new Run(generated, prompt.Length, Text(capture));
+        LlamaNativeLog.Install(); // the process's one log callback, before the first native call
+        var (generated, promptTokens) = LlamaTestHelpers.LoadAndGenerate(path, "Hello world", tokens);
+        return new Run(generated, promptTokens, Text(capture));
     }
 
     private static string Text(NativeLogCapture capture) => string.Concat(capture.Lines.Select(l => l.Text + "\n"));
