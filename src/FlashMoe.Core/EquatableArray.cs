@@ -16,6 +16,14 @@ public readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadO
     /// <summary>Wraps a copy of <paramref name="items"/>.</summary>
     public EquatableArray(IEnumerable<T> items) => _items = items.ToArray();
 
+    private EquatableArray(T[] items, bool owned) => _items = owned ? items : items.ToArray();
+
+    /// <summary>
+    /// Wraps <paramref name="items"/> itself, without a copy or LINQ (generic LINQ over Core's value types is not
+    /// precompiled and is JIT-compiled on a build's first check); the caller must not keep or change the array.
+    /// </summary>
+    internal static EquatableArray<T> Own(T[] items) => new(items, owned: true);
+
     /// <summary>An empty array.</summary>
     public static EquatableArray<T> Empty => default;
 

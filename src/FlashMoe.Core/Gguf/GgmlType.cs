@@ -28,7 +28,10 @@ public readonly record struct GgmlTypeInfo(GgmlType Type, int BlockSize, int Byt
 /// <summary>The complete ggml type table (ggml/src/ggml.c <c>type_traits</c>).</summary>
 public static class GgmlTypeTable
 {
-    private static readonly Dictionary<GgmlType, GgmlTypeInfo> Infos = Build(
+    // The rows in table order, and the same indexed by type id (a default entry, block size 0, is an unknown id).
+    // Plain arrays, not a Dictionary<GgmlType, GgmlTypeInfo>: ReadyToRun cannot precompile framework generics over
+    // Core's value types, and the build check's first run would pay the JIT for them.
+    private static readonly GgmlTypeInfo[] Rows = BuildRows(
         (GgmlType.F32, 1, 4), (GgmlType.F16, 1, 2), (GgmlType.BF16, 1, 2), (GgmlType.F64, 1, 8),
         (GgmlType.I8, 1, 1), (GgmlType.I16, 1, 2), (GgmlType.I32, 1, 4), (GgmlType.I64, 1, 8),
         (GgmlType.Q4_0, 32, 18), (GgmlType.Q4_1, 32, 20), (GgmlType.Q5_0, 32, 22), (GgmlType.Q5_1, 32, 24),
@@ -42,15 +45,21 @@ public static class GgmlTypeTable
         (GgmlType.TQ1_0, 256, 54), (GgmlType.TQ2_0, 256, 66),
         (GgmlType.MXFP4, 32, 17));
 
+    private static readonly GgmlTypeInfo[] ById = IndexById(Rows);
+
     /// <summary>All known types.</summary>
-    public static IEnumerable<GgmlTypeInfo> All => Infos.Values;
+    public static IEnumerable<GgmlTypeInfo> All => InTableOrder();
 
     /// <summary>Looks up a type id as stored in a GGUF file.</summary>
-    public static bool TryGet(uint id, out GgmlTypeInfo info) => Infos.TryGetValue((GgmlType)id, out info);
+    public static bool TryGet(uint id, out GgmlTypeInfo info)
+    {
+        info = id < (uint)ById.Length ? ById[id] : default;
+        return info.BlockSize != 0;
+    }
 
     /// <summary>The block geometry of a known type.</summary>
     public static GgmlTypeInfo Get(GgmlType type) =>
-        Infos.TryGetValue(type, out var info) ? info : throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown ggml type.");
+        TryGet((uint)type, out var info) ? info : throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown ggml type.");
 
     /// <summary>
     /// Bytes of a tensor: rows × (row length / block size) × bytes per block, where the row length is
@@ -82,10 +91,28 @@ public static class GgmlTypeTable
         }
     }
 
-    private static Dictionary<GgmlType, GgmlTypeInfo> Build(params (GgmlType Type, int Block, int Bytes)[] rows)
+    private static IEnumerable<GgmlTypeInfo> InTableOrder()
     {
-        var map = new Dictionary<GgmlType, GgmlTypeInfo>();
-        foreach (var (type, block, bytes) in rows) map.Add(type, new GgmlTypeInfo(type, block, bytes));
-        return map;
+        foreach (var row in Rows) yield return row;
+    }
+
+    private static GgmlTypeInfo[] BuildRows(params (GgmlType Type, int Block, int Bytes)[] rows)
+    {
+        var infos = new GgmlTypeInfo[rows.Length];
+        for (var i = 0; i < rows.Length; i++) infos[i] = new GgmlTypeInfo(rows[i].Type, rows[i].Block, rows[i].Bytes);
+        return infos;
+    }
+
+    private static GgmlTypeInfo[] IndexById(GgmlTypeInfo[] rows)
+    {
+        var largest = 0u;
+        foreach (var row in rows) largest = Math.Max(largest, (uint)row.Type);
+        var byId = new GgmlTypeInfo[largest + 1];
+        foreach (var row in rows)
+        {
+            if (byId[(uint)row.Type].BlockSize != 0) throw new InvalidOperationException("ggml type " + row.Type + " is listed twice.");
+            byId[(uint)row.Type] = row;
+        }
+        return byId;
     }
 }

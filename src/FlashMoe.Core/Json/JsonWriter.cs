@@ -17,7 +17,9 @@ internal sealed class JsonWriter
     private enum Container { Object, Array }
 
     private readonly StringBuilder _text = new();
-    private readonly Stack<(Container Kind, int Count)> _stack = new();
+    // Frames are a class, not a (Container, int) tuple: a Stack over a value tuple is not precompiled (ReadyToRun)
+    // and would be JIT-compiled on every build's first check, which writes the plan file with this writer.
+    private readonly Stack<OpenContainer> _stack = new();
     private bool _propertyPending;
     private bool _rootWritten;
 
@@ -41,8 +43,7 @@ internal sealed class JsonWriter
         {
             throw new InvalidOperationException("A property name can only be written inside an object, before its value.");
         }
-        var (kind, count) = _stack.Pop();
-        _stack.Push((kind, count + 1));
+        var count = _stack.Peek().Count++;
         if (count > 0) _text.Append(',');
         NewLine();
         AppendString(name);
@@ -121,7 +122,7 @@ internal sealed class JsonWriter
     {
         BeforeValue();
         _text.Append(bracket);
-        _stack.Push((kind, 0));
+        _stack.Push(new OpenContainer(kind));
         return this;
     }
 
@@ -131,7 +132,7 @@ internal sealed class JsonWriter
         {
             throw new InvalidOperationException("No open " + (kind == Container.Object ? "object" : "array") + " to end here.");
         }
-        var (_, count) = _stack.Pop();
+        var count = _stack.Pop().Count;
         if (count > 0) NewLine();
         _text.Append(bracket);
         return this;
@@ -150,9 +151,12 @@ internal sealed class JsonWriter
             _rootWritten = true;
             return;
         }
-        var (kind, count) = _stack.Pop();
-        if (kind == Container.Object) throw new InvalidOperationException("A value inside an object needs a property name first.");
-        _stack.Push((kind, count + 1));
+        if (_stack.Peek().Kind == Container.Object)
+        {
+            _stack.Pop();
+            throw new InvalidOperationException("A value inside an object needs a property name first.");
+        }
+        var count = _stack.Peek().Count++;
         if (count > 0) _text.Append(',');
         NewLine();
     }
@@ -200,5 +204,14 @@ internal sealed class JsonWriter
         if (char.IsHighSurrogate(c)) return i + 1 >= value.Length || !char.IsLowSurrogate(value[i + 1]);
         if (char.IsLowSurrogate(c)) return i == 0 || !char.IsHighSurrogate(value[i - 1]);
         return false;
+    }
+
+    /// <summary>An open object or array and how many members or elements it holds so far.</summary>
+    private sealed class OpenContainer
+    {
+        public OpenContainer(Container kind) => Kind = kind;
+
+        public Container Kind { get; }
+        public int Count { get; set; }
     }
 }

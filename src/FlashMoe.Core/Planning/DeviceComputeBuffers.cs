@@ -78,21 +78,30 @@ internal static class DeviceComputeBuffers
     // The biggest set of host-resident matmul weights one offloaded split needs: one layer's, or the output layer.
     private static long LargestHostMatmulGroup(List<PlacedTensor> placed)
     {
-        var perLayer = new Dictionary<int, long>();
+        // Summed in a class per layer, not a Dictionary<int, long>: that instantiation is not precompiled (ReadyToRun)
+        // and would be JIT-compiled on every build's first check.
+        var perLayer = new Dictionary<int, LayerBytes>();
         long nonLayer = 0;
+        long largestLayer = 0;
         foreach (var p in placed)
         {
             if (!p.Device.IsCpu || !p.IsMatmul) continue;
             if (p.Layer is { } layer)
             {
-                perLayer.TryGetValue(layer, out var sum);
-                perLayer[layer] = sum + p.Bytes;
+                if (!perLayer.TryGetValue(layer, out var sum)) perLayer.Add(layer, sum = new LayerBytes());
+                sum.Bytes += p.Bytes;
+                largestLayer = Math.Max(largestLayer, sum.Bytes);
             }
             else if (p.Role == TensorRole.Output)
             {
                 nonLayer = Math.Max(nonLayer, p.Bytes);
             }
         }
-        return Math.Max(nonLayer, perLayer.Count == 0 ? 0 : perLayer.Values.Max());
+        return Math.Max(nonLayer, largestLayer);
+    }
+
+    private sealed class LayerBytes
+    {
+        public long Bytes { get; set; }
     }
 }

@@ -65,6 +65,32 @@ public static class PlanFile
         return w + "\n";
     }
 
+    /// <summary>
+    /// The bytes per ggml type, by type name in ordinal order. Sorted by hand (a few dozen types at most): LINQ OrderBy
+    /// over the dictionary's value-type pairs is not precompiled (ReadyToRun) and would be JIT-compiled on every build's
+    /// first check.
+    /// </summary>
+    private static void WriteBytesByType(JsonWriter w, IReadOnlyDictionary<GgmlType, long> bytesByType)
+    {
+        var names = new string[bytesByType.Count];
+        var bytes = new long[names.Length];
+        var count = 0;
+        foreach (var pair in bytesByType)
+        {
+            if (count == names.Length) break; // a dictionary reports its own count; never trust it past the array
+            var name = pair.Key.ToString();
+            var at = count++;
+            for (; at > 0 && string.CompareOrdinal(names[at - 1], name) > 0; at--)
+            {
+                names[at] = names[at - 1];
+                bytes[at] = bytes[at - 1];
+            }
+            names[at] = name;
+            bytes[at] = pair.Value;
+        }
+        for (var i = 0; i < count; i++) w.WriteNumber(names[i], bytes[i]);
+    }
+
     private static void WriteEntry(JsonWriter w, PlanFileEntry entry)
     {
         var resolved = entry.Resolved;
@@ -106,7 +132,7 @@ public static class PlanFile
             w.WriteNumber("expertsUsed", model.ExpertUsedCount);
             w.WriteNumber("contextLength", model.ContextLength);
             w.WritePropertyName("bytesByType").WriteStartObject();
-            foreach (var pair in model.BytesByType.OrderBy(p => p.Key.ToString(), StringComparer.Ordinal)) w.WriteNumber(pair.Key.ToString(), pair.Value);
+            WriteBytesByType(w, model.BytesByType);
             w.WriteEndObject();
             w.WritePropertyName("assumptions").WriteStartArray();
             foreach (var assumption in model.Assumptions) w.WriteString(assumption);

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using FlashMoe.Gguf;
@@ -11,7 +12,9 @@ namespace FlashMoe.Planning;
 /// </summary>
 internal sealed class PreparedModel
 {
-    private readonly Dictionary<(int, KvCacheType, KvCacheType, long, bool), long[]> _kv = new();
+    // Keyed by text, not by a (int, KvCacheType, KvCacheType, long, bool) tuple: a Dictionary over a value tuple is not
+    // precompiled (ReadyToRun) and would be JIT-compiled on every build's first check; a handful of lookups per plan.
+    private readonly Dictionary<string, long[]> _kv = new(StringComparer.Ordinal);
 
     public PreparedModel(ModelSummary model, IReadOnlyList<TensorOverride> overrides, int gpuCount)
     {
@@ -69,7 +72,7 @@ internal sealed class PreparedModel
 
     public long[] KvLayerBytes(int contextSize, KvCacheType k, KvCacheType v, long ubatchSize, bool swaFull)
     {
-        var key = (contextSize, k, v, ubatchSize, swaFull);
+        var key = Invariant.Number(contextSize) + "|" + Invariant.Number((int)k) + "|" + Invariant.Number((int)v) + "|" + ubatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture) + "|" + (swaFull ? "1" : "0");
         if (!_kv.TryGetValue(key, out var bytes))
         {
             bytes = KvCacheEstimator.LayerBytes(Model, contextSize, k, v, ubatchSize, swaFull);

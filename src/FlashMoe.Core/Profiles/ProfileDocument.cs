@@ -21,9 +21,9 @@ public sealed record ProfileLocations(SourceLocation Profile, EquatableArray<Key
         var current = path;
         while (true)
         {
-            foreach (var pair in Properties)
+            for (var i = 0; i < Properties.Count; i++) // an index loop: no enumerator over a value type to JIT-compile
             {
-                if (pair.Key == current) return pair.Value;
+                if (Properties[i].Key == current) return Properties[i].Value;
             }
             var cut = current.LastIndexOfAny(new[] { '.', '[' });
             if (cut <= 0) return Profile;
@@ -34,9 +34,9 @@ public sealed record ProfileLocations(SourceLocation Profile, EquatableArray<Key
     /// <summary>True when the user wrote <paramref name="path"/> explicitly.</summary>
     public bool IsWritten(string path)
     {
-        foreach (var pair in Properties)
+        for (var i = 0; i < Properties.Count; i++)
         {
-            if (pair.Key == path) return true;
+            if (Properties[i].Key == path) return true;
         }
         return false;
     }

@@ -69,13 +69,29 @@ public static class ProfileParser
             diagnostics.Add(FlashMoeDiagnostic.Create(
                 DiagnosticCatalog.ProfileInternalError, new SourceLocation(path, 1, 1, 1, 1, 0, 0), e.GetType().Name + ": " + e.Message));
         }
-        var ordered = diagnostics
-            .Select((diagnostic, index) => (diagnostic, index))
-            .OrderBy(x => x.diagnostic.Location?.Offset ?? -1)
-            .ThenBy(x => x.index)
-            .Select(x => x.diagnostic);
-        return new ProfileDocument(path, profiles.ToEquatableArray(), ordered.ToEquatableArray()) { ProfileNames = names.ToEquatableArray() };
+        return new ProfileDocument(path, profiles.ToEquatableArray(), InFileOrder(diagnostics)) { ProfileNames = names.ToEquatableArray() };
     }
+
+    /// <summary>
+    /// The diagnostics by their position in the file (unlocated ones first), in report order where positions tie. A
+    /// stable insertion sort of a short list rather than LINQ OrderBy over (diagnostic, index) tuples: generics over
+    /// value tuples are not precompiled (ReadyToRun) and would be JIT-compiled in every build's first check.
+    /// </summary>
+    private static EquatableArray<FlashMoeDiagnostic> InFileOrder(List<FlashMoeDiagnostic> diagnostics)
+    {
+        var ordered = diagnostics.ToArray();
+        for (var i = 1; i < ordered.Length; i++)
+        {
+            var item = ordered[i];
+            var offset = OffsetOf(item);
+            var j = i - 1;
+            for (; j >= 0 && OffsetOf(ordered[j]) > offset; j--) ordered[j + 1] = ordered[j];
+            ordered[j + 1] = item;
+        }
+        return EquatableArray<FlashMoeDiagnostic>.Own(ordered);
+    }
+
+    private static int OffsetOf(FlashMoeDiagnostic diagnostic) => diagnostic.Location is { } location ? location.Offset : -1;
 
     /// <summary>
     /// The profiles of a project whose name an earlier file (in ordinal path order, as the build merges them) already

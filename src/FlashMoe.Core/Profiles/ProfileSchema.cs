@@ -75,16 +75,26 @@ public static class ProfileSchema
         ("gpt-oss", ModelArchitecture.GptOss));
 
     /// <summary><c>model.weightType</c> spellings: ggml's own lower-case type names (<c>q4_0</c>, <c>iq1_s</c>, …).</summary>
-    public static IReadOnlyList<KeyValuePair<string, GgmlType>> WeightTypeNames { get; } =
-        ((GgmlType[])Enum.GetValues(typeof(GgmlType)))
-            .Select(t => new KeyValuePair<string, GgmlType>(Invariant.Lower(t), t))
-            .ToArray();
+    public static IReadOnlyList<KeyValuePair<string, GgmlType>> WeightTypeNames { get; } = LowerCaseNames((GgmlType[])Enum.GetValues(typeof(GgmlType)));
 
     /// <summary>True when a KV cache type is block-quantized (everything but f32, f16, bf16).</summary>
     public static bool IsQuantized(KvCacheType type) => type is not (KvCacheType.F32 or KvCacheType.F16 or KvCacheType.BF16);
 
-    private static KeyValuePair<string, T>[] Pairs<T>(params (string Name, T Value)[] pairs) =>
-        pairs.Select(p => new KeyValuePair<string, T>(p.Name, p.Value)).ToArray();
+    // Plain loops, not LINQ: LINQ over these value-type pairs is not precompiled (ReadyToRun) and would be JIT-compiled
+    // in every build's first check, where this class's static initialiser runs.
+    private static KeyValuePair<string, T>[] Pairs<T>(params (string Name, T Value)[] pairs)
+    {
+        var result = new KeyValuePair<string, T>[pairs.Length];
+        for (var i = 0; i < pairs.Length; i++) result[i] = new KeyValuePair<string, T>(pairs[i].Name, pairs[i].Value);
+        return result;
+    }
+
+    private static KeyValuePair<string, GgmlType>[] LowerCaseNames(GgmlType[] types)
+    {
+        var result = new KeyValuePair<string, GgmlType>[types.Length];
+        for (var i = 0; i < types.Length; i++) result[i] = new KeyValuePair<string, GgmlType>(Invariant.Lower(types[i]), types[i]);
+        return result;
+    }
 
     private static IReadOnlyList<string> BuildPaths()
     {

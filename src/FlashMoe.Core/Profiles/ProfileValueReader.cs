@@ -15,8 +15,10 @@ internal sealed class ProfileValueReader
 {
     private readonly string _path;
     private readonly List<FlashMoeDiagnostic> _diagnostics;
-    private Dictionary<string, JsonTextSpan> _written = new(StringComparer.Ordinal);
-    private List<KeyValuePair<string, SourceLocation>> _locations = new();
+    // Keyed to a class and listed as strings, not Dictionary<string, JsonTextSpan> / List<KeyValuePair<…>>: framework
+    // collections over Core's value types cannot be precompiled (ReadyToRun) and cost JIT time in the build's first check.
+    private Dictionary<string, WrittenProperty> _written = new(StringComparer.Ordinal);
+    private List<string> _writtenInOrder = new();
 
     public ProfileValueReader(string path, List<FlashMoeDiagnostic> diagnostics)
     {
@@ -31,13 +33,25 @@ internal sealed class ProfileValueReader
     public bool ProfileHasError { get; private set; }
 
     /// <summary>Where each property of the current profile was written, in the order they were read.</summary>
-    public EquatableArray<KeyValuePair<string, SourceLocation>> Locations => _locations.ToEquatableArray();
+    public EquatableArray<KeyValuePair<string, SourceLocation>> Locations
+    {
+        get
+        {
+            var locations = new KeyValuePair<string, SourceLocation>[_writtenInOrder.Count];
+            for (var i = 0; i < locations.Length; i++)
+            {
+                var path = _writtenInOrder[i];
+                locations[i] = new KeyValuePair<string, SourceLocation>(path, _written[path].Location);
+            }
+            return EquatableArray<KeyValuePair<string, SourceLocation>>.Own(locations);
+        }
+    }
 
     /// <summary>Starts a new profile: forgets the previous one's written properties and error state.</summary>
     public void BeginProfile()
     {
-        _written = new Dictionary<string, JsonTextSpan>(StringComparer.Ordinal);
-        _locations = new List<KeyValuePair<string, SourceLocation>>();
+        _written = new Dictionary<string, WrittenProperty>(StringComparer.Ordinal);
+        _writtenInOrder = new List<string>();
         ProfileHasError = false;
     }
 
@@ -45,7 +59,7 @@ internal sealed class ProfileValueReader
     public bool IsWritten(string path) => _written.ContainsKey(path);
 
     /// <summary>Where the property at <paramref name="path"/> was written; it must have been.</summary>
-    public JsonTextSpan At(string path) => _written[path];
+    public JsonTextSpan At(string path) => _written[path].Span;
 
     /// <summary>
     /// The known, first-seen members of <paramref name="obj"/>: unknown names get FM0002, repeated names FM0009.
@@ -82,11 +96,24 @@ internal sealed class ProfileValueReader
     public void Record(string path, JsonTextSpan span)
     {
         if (_written.ContainsKey(path)) return;
-        _written.Add(path, span);
-        _locations.Add(new KeyValuePair<string, SourceLocation>(path, span.ToLocation(_path)));
+        _written.Add(path, new WrittenProperty(span, span.ToLocation(_path)));
+        _writtenInOrder.Add(path);
     }
 
-    public JsonTextSpan? Find(string path) => _written.TryGetValue(path, out var span) ? span : null;
+    public JsonTextSpan? Find(string path) => _written.TryGetValue(path, out var written) ? written.Span : null;
+
+    /// <summary>Where a property of the current profile was written: its value token and that token's location.</summary>
+    private sealed class WrittenProperty
+    {
+        public WrittenProperty(JsonTextSpan span, SourceLocation location)
+        {
+            Span = span;
+            Location = location;
+        }
+
+        public JsonTextSpan Span { get; }
+        public SourceLocation Location { get; }
+    }
 
     public static bool IsNull(JsonProperty p) => p.Value is JsonNull;
 
@@ -153,17 +180,25 @@ internal sealed class ProfileValueReader
 
     public T? ReadEnum<T>(JsonNode value, string path, IReadOnlyList<KeyValuePair<string, T>> names) where T : struct
     {
-        var allowed = Quoted(names.Select(n => n.Key));
+        // Index loops over the pairs, not LINQ or foreach: those are generics over a value type that ReadyToRun does
+        // not precompile, and this runs for every enum value of every profile in the build's first check.
+        var spellings = new string[names.Count];
+        for (var i = 0; i < spellings.Length; i++) spellings[i] = names[i].Key;
+        var allowed = Quoted(spellings);
         if (value is not JsonString s)
         {
             ReportType(value, path, "one of " + allowed);
             return null;
         }
-        foreach (var pair in names)
+        for (var i = 0; i < names.Count; i++)
         {
-            if (pair.Key == s.Value) return pair.Value;
+            if (names[i].Key == s.Value) return names[i].Value;
         }
-        var caseMatch = names.FirstOrDefault(n => string.Equals(n.Key, s.Value, StringComparison.OrdinalIgnoreCase)).Key;
+        string? caseMatch = null;
+        for (var i = 0; i < spellings.Length && caseMatch is null; i++)
+        {
+            if (string.Equals(spellings[i], s.Value, StringComparison.OrdinalIgnoreCase)) caseMatch = spellings[i];
+        }
         var hint = caseMatch is not null ? $" (values are lower case: \"{caseMatch}\")" : string.Empty;
         ReportValue(value, path, $"unknown value \"{JsonText.Shorten(s.Value)}\"{hint}; expected one of {allowed}");
         return null;
