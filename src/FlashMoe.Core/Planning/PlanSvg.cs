@@ -112,6 +112,42 @@ public static class PlanSvg
 
     // ---------------------------------------------------------------- model of the picture
 
+    /// <summary>One stacked segment of a bar.</summary>
+    private sealed class Part
+    {
+        public Part(Segment kind, long bytes)
+        {
+            Kind = kind;
+            Bytes = bytes;
+        }
+
+        public Segment Kind { get; }
+        public long Bytes { get; }
+
+        public void Deconstruct(out Segment kind, out long bytes)
+        {
+            kind = Kind;
+            bytes = Bytes;
+        }
+    }
+
+    /// <summary>One legend entry and, once laid out, where it is drawn.</summary>
+    private sealed class LegendItem
+    {
+        public LegendItem(string label, string kind, string fill)
+        {
+            Label = label;
+            Kind = kind;
+            Fill = fill;
+        }
+
+        public string Label { get; }
+        public string Kind { get; }
+        public string Fill { get; }
+        public double X { get; set; }
+        public int Y { get; set; }
+    }
+
     private sealed class Bar
     {
         public string Label = string.Empty;
@@ -119,9 +155,19 @@ public static class PlanSvg
         public long Reserve;
         public long Usable;
         public string UsableText = string.Empty;
-        public readonly List<(Segment Kind, long Bytes)> Parts = new();
+        // Parts and legend entries are classes, not value tuples: collections and LINQ over value tuples are not
+        // precompiled (ReadyToRun) and would be JIT-compiled on every build's first check, which draws these pictures.
+        public readonly List<Part> Parts = new();
         public readonly List<Advice> Advice = new();
-        public long Used => Parts.Sum(p => p.Bytes);
+        public long Used
+        {
+            get
+            {
+                long used = 0;
+                foreach (var part in Parts) used += part.Bytes;
+                return used;
+            }
+        }
         public long Free => Usable - Used;
         /// <summary>Memory below the reserve that is still not usable: in use by other processes, or above a container limit.</summary>
         public long Unavailable => Math.Max(0, Capacity - Reserve - Usable);
@@ -147,16 +193,16 @@ public static class PlanSvg
         };
         if (h.UseMmap)
         {
-            host.Parts.Add((Segment.PageCacheWeights, h.FileBackedBytes));
+            host.Parts.Add(new Part(Segment.PageCacheWeights, h.FileBackedBytes));
         }
         else
         {
-            host.Parts.Add((Segment.ResidentWeights, h.CpuWeightBytes - h.RepackedBytes));
+            host.Parts.Add(new Part(Segment.ResidentWeights, h.CpuWeightBytes - h.RepackedBytes));
         }
-        host.Parts.Add((Segment.RepackedCopy, h.RepackedBytes));
-        host.Parts.Add((Segment.KvCache, h.KvCacheBytes));
-        host.Parts.Add((Segment.Compute, h.ComputeBytes + h.OutputBytes));
-        host.Parts.Add((Segment.RuntimeOverhead, h.RuntimeOverheadBytes));
+        host.Parts.Add(new Part(Segment.RepackedCopy, h.RepackedBytes));
+        host.Parts.Add(new Part(Segment.KvCache, h.KvCacheBytes));
+        host.Parts.Add(new Part(Segment.Compute, h.ComputeBytes + h.OutputBytes));
+        host.Parts.Add(new Part(Segment.RuntimeOverhead, h.RuntimeOverheadBytes));
         bars.Add(host);
 
         foreach (var d in plan.Devices.Where(d => !d.Device.IsCpu))
@@ -172,9 +218,9 @@ public static class PlanSvg
                 UsableText = "usable " + Gib(usable),
                 OverConsequence = "allocation fails at load",
             };
-            gpu.Parts.Add((Segment.ResidentWeights, d.WeightBytes));
-            gpu.Parts.Add((Segment.KvCache, d.KvCacheBytes));
-            gpu.Parts.Add((Segment.Compute, d.ComputeBytes + d.OutputBytes));
+            gpu.Parts.Add(new Part(Segment.ResidentWeights, d.WeightBytes));
+            gpu.Parts.Add(new Part(Segment.KvCache, d.KvCacheBytes));
+            gpu.Parts.Add(new Part(Segment.Compute, d.ComputeBytes + d.OutputBytes));
             bars.Add(gpu);
         }
 
@@ -252,7 +298,7 @@ public static class PlanSvg
     /// <summary>Every segment in figures (thin ones cannot carry their own label), wrapped to the picture's width.</summary>
     private static List<string> Breakdown(Bar bar)
     {
-        var parts = bar.Parts.Where(p => p.Bytes > 0).Select(p => Segments.First(s => s.Kind == p.Kind).Label + " " + Gib(p.Bytes)).ToList();
+        var parts = bar.Parts.Where(p => p.Bytes > 0).Select(p => LabelOf(p.Kind) + " " + Gib(p.Bytes)).ToList();
         if (bar.Unavailable > 0) parts.Add("not available " + Gib(bar.Unavailable));
         if (bar.Reserve > 0) parts.Add("reserve " + Gib(bar.Reserve));
         var lines = new List<string>();
@@ -387,44 +433,58 @@ public static class PlanSvg
         xml.WriteEndElement();
     }
 
-    private static List<(string Label, string Kind, string Fill)> LegendItems(List<Bar> bars)
+    private static string LabelOf(Segment kind)
+    {
+        foreach (var segment in Segments)
+        {
+            if (segment.Kind == kind) return segment.Label;
+        }
+        throw new ArgumentOutOfRangeException(nameof(kind), kind, "A segment without a row in the table.");
+    }
+
+    private static List<LegendItem> LegendItems(List<Bar> bars)
     {
         // Only what the picture shows, in stacking order, then the reserve and the limit.
-        var shown = new HashSet<Segment>(bars.SelectMany(b => b.Parts).Where(p => p.Bytes > 0).Select(p => p.Kind));
-        var items = Segments.Where(s => shown.Contains(s.Kind)).Select(s => (s.Label, "swatch", s.Fill)).ToList();
-        if (bars.Any(b => b.Unavailable > 0)) items.Add(("not available (in use by other processes, or above a memory limit)", "swatch", UnavailableFill));
-        items.Add(("reserve kept free (OS, driver)", "swatch", "url(#reserve)"));
-        items.Add(("limit: usable memory", "limit", LimitColour));
+        var items = new List<LegendItem>();
+        foreach (var segment in Segments)
+        {
+            var kind = segment.Kind;
+            if (bars.Any(b => b.Parts.Any(p => p.Bytes > 0 && p.Kind == kind))) items.Add(new LegendItem(segment.Label, "swatch", segment.Fill));
+        }
+        if (bars.Any(b => b.Unavailable > 0)) items.Add(new LegendItem("not available (in use by other processes, or above a memory limit)", "swatch", UnavailableFill));
+        items.Add(new LegendItem("reserve kept free (OS, driver)", "swatch", "url(#reserve)"));
+        items.Add(new LegendItem("limit: usable memory", "limit", LimitColour));
         return items;
     }
 
-    private static List<(string Label, string Kind, string Fill, double X, int Y)> LayoutLegend(
-        List<(string Label, string Kind, string Fill)> items, int top, out int bottom)
+    /// <summary>Places the legend's items in rows (sets each one's position); returns them.</summary>
+    private static List<LegendItem> LayoutLegend(List<LegendItem> items, int top, out int bottom)
     {
-        var placed = new List<(string, string, string, double, int)>();
         var y = top + 14;
         double x = Margin;
-        foreach (var (label, kind, fill) in items)
+        foreach (var item in items)
         {
-            var width = 22 + TypicalTextWidth(label, 12) + 24;
+            var width = 22 + TypicalTextWidth(item.Label, 12) + 24;
             if (x + width > Width - Margin && x > Margin)
             {
                 x = Margin;
                 y += 22;
             }
-            placed.Add((label, kind, fill, x, y));
+            item.X = x;
+            item.Y = y;
             x += width;
         }
         bottom = y + 8;
-        return placed;
+        return items;
     }
 
-    private static void WriteLegend(XmlWriter xml, string ns, List<(string Label, string Kind, string Fill, double X, int Y)> items)
+    private static void WriteLegend(XmlWriter xml, string ns, List<LegendItem> items)
     {
         xml.WriteStartElement("g", ns);
         xml.WriteAttributeString("class", "legend");
-        foreach (var (label, kind, fill, x, y) in items)
+        foreach (var item in items)
         {
+            var (label, kind, fill, x, y) = (item.Label, item.Kind, item.Fill, item.X, item.Y);
             if (kind == "limit") Line(xml, ns, x + 7, y - 12, x + 7, y + 3, fill, 2.5, dashed: true);
             else Rect(xml, ns, x, y - 11, 14, 14, fill, "#8c959f", null);
             TextAt(xml, ns, x + 22, y, label, 12, TextColour);
