@@ -305,8 +305,10 @@ internal static class AdviceRules
         {
             return Invariant.Text($"at {ratio:F2} × {smallText} on the {EvidenceThresholds.MmapSmallModelGB:0.#} GB model and {largeText} on the {EvidenceThresholds.MmapLargeModelGB:F0} GB model");
         }
-        var smallPoints = Invariant.Text($"no loss down to {small[0].Ratio:0.0#} ×, ") + string.Join(", ",
-            small.Skip(1).Select(p => Invariant.Text($"−{p.Loss * 100:F0} % at {p.Ratio:0.0#} ×")));
+        // An index loop, not Skip/Select: LINQ over (double, double) tuples is JIT-compiled on a build's first check.
+        var lossPoints = new string[Math.Max(0, small.Count - 1)];
+        for (var i = 1; i < small.Count; i++) lossPoints[i - 1] = Invariant.Text($"−{small[i].Loss * 100:F0} % at {small[i].Ratio:0.0#} ×");
+        var smallPoints = Invariant.Text($"no loss down to {small[0].Ratio:0.0#} ×, ") + string.Join(", ", lossPoints);
         var largePoints = Invariant.Text($"full speed at {large[0].Ratio:F1} ×, ≈ {Times(large[1].Loss):F0} × slower at {large[1].Ratio:0.0#} ×, ≈ {Times(large[large.Count - 1].Loss):F0} × at {large[large.Count - 1].Ratio:0.0#} ×");
         return Invariant.Text(
             $"at {ratio:F2} × {smallText} by the {EvidenceThresholds.MmapSmallModelGB:0.#} GB model's curve ({smallPoints}) and {largeText} by the {EvidenceThresholds.MmapLargeModelGB:F0} GB model's ({largePoints}); linear between measured points");

@@ -62,8 +62,8 @@ internal static class DeviceComputeBuffers
         for (var g = 0; g < gpuCount; g++)
         {
             var device = DeviceRef.Gpu(g);
-            var first = Array.IndexOf(layerDevices, device);
-            var count = layerDevices.Count(d => d == device);
+            var first = LlamaPlacement.FirstLayerOn(layerDevices, device);
+            var count = LlamaPlacement.LayersOn(layerDevices, device);
             var peak = Share(Math.Max(0, first), count, outputDevice == device, false, tokens);
             if (opOffload && g == 0 && (cpuLayerWork || outputDevice.IsCpu))
             {

@@ -190,10 +190,57 @@ public static class LlamaPlacement
     /// <c>ggml_repack_get_optimal_repack_type</c>; x86 kernels present in LLamaSharp.Backend.Cpu 0.30: q4_0_8x8,
     /// q4_K_8x8, q2_K_8x8, iq4_nl_8x8, mxfp4_8x8). Q8_0 and F16 are not repacked (docs/evidence.md#llamasharp-030-behaviour).
     /// </summary>
-    public static readonly IReadOnlyCollection<GgmlType> RepackableTypes = new HashSet<GgmlType>
+    public static readonly IReadOnlyCollection<GgmlType> RepackableTypes = new System.Collections.ObjectModel.ReadOnlyCollection<GgmlType>(RepackableTypeList());
+
+    // An array searched by a loop, not a HashSet<GgmlType>: a set over a Core enum is not precompiled (ReadyToRun) and
+    // would be JIT-compiled on every build's first check, for five entries.
+    private static readonly GgmlType[] RepackableTypeArray = RepackableTypeList();
+
+    private static GgmlType[] RepackableTypeList() => new[] { GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q2_K, GgmlType.IQ4_NL, GgmlType.MXFP4 };
+
+    private static bool IsRepackableType(GgmlType type)
     {
-        GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q2_K, GgmlType.IQ4_NL, GgmlType.MXFP4,
-    };
+        foreach (var repackable in RepackableTypeArray)
+        {
+            if (repackable == type) return true;
+        }
+        return false;
+    }
+
+    // Counting by loops, not LINQ or Array.IndexOf over DeviceRef (a Core value type: not precompiled, JIT-compiled on
+    // every build's first check).
+
+    /// <summary>The first layer placed on <paramref name="device"/>, or -1.</summary>
+    internal static int FirstLayerOn(DeviceRef[] layerDevices, DeviceRef device)
+    {
+        for (var i = 0; i < layerDevices.Length; i++)
+        {
+            if (layerDevices[i] == device) return i;
+        }
+        return -1;
+    }
+
+    /// <summary>How many layers are placed on <paramref name="device"/>.</summary>
+    internal static int LayersOn(DeviceRef[] layerDevices, DeviceRef device)
+    {
+        var count = 0;
+        foreach (var layerDevice in layerDevices)
+        {
+            if (layerDevice == device) count++;
+        }
+        return count;
+    }
+
+    /// <summary>How many layers are placed on a GPU.</summary>
+    internal static int GpuLayers(DeviceRef[] layerDevices)
+    {
+        var count = 0;
+        foreach (var layerDevice in layerDevices)
+        {
+            if (!layerDevice.IsCpu) count++;
+        }
+        return count;
+    }
 
     /// <summary>
     /// True when the CPU backend would repack this tensor: a weight of a repackable type whose op the repack buffer
@@ -205,7 +252,7 @@ public static class LlamaPlacement
     public static bool IsRepackable(TensorSummary tensor)
     {
         if (tensor is null) throw new ArgumentNullException(nameof(tensor));
-        if (!RepackableTypes.Contains(tensor.Type)) return false;
+        if (!IsRepackableType(tensor.Type)) return false;
         if (tensor.Role is TensorRole.TokenEmbedding or TensorRole.Norm or TensorRole.Other) return false;
         var wanted = tensor.Role == TensorRole.ExpertFfn ? 3 : 2;
         if (DimensionCount(tensor.Dimensions) != wanted) return false;

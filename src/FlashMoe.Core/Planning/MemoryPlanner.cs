@@ -78,7 +78,7 @@ public static partial class MemoryPlanner
             {
                 Device = device,
                 Name = d == 0 ? "CPU" : (string.IsNullOrWhiteSpace(gpus[d - 1].Name) ? device.ToString() : gpus[d - 1].Name),
-                LayerCount = layerDevices.Count(l => l == device),
+                LayerCount = LlamaPlacement.LayersOn(layerDevices, device),
                 HoldsOutputLayer = outputDevice == device,
                 WeightBytes = weights[d],
                 RepackedBytes = repacked[d],
@@ -92,7 +92,7 @@ public static partial class MemoryPlanner
 
         var hostPlan = HostFootprint.Account(options, devices[0], prepared.FileTensorBytes, EvidenceThresholds.RuntimeOverheadBytes(model), usable, reserve, reserveIsDefault, host)
             with { MappedBytes = options.UseMmap ? HostFootprint.MappedSpanBytes(prepared, placed) : 0 };
-        var offloaded = layerDevices.Count(l => !l.IsCpu) + (outputDevice.IsCpu ? 0 : 1);
+        var offloaded = LlamaPlacement.GpuLayers(layerDevices) + (outputDevice.IsCpu ? 0 : 1);
 
         var plan = new MemoryPlan
         {

@@ -290,8 +290,16 @@ public static class PlanFile
         w.WriteEndObject();
     }
 
-    private static string KvName(KvCacheType type) =>
-        ProfileSchema.KvCacheTypeNames.FirstOrDefault(p => p.Value == type).Key ?? Invariant.Lower(type);
+    private static string KvName(KvCacheType type)
+    {
+        // An index loop, not FirstOrDefault: LINQ over these value-type pairs is JIT-compiled on a build's first check.
+        var names = ProfileSchema.KvCacheTypeNames;
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (names[i].Value == type) return names[i].Key;
+        }
+        return Invariant.Lower(type);
+    }
 
     private static string Lower<T>(T value) where T : struct, Enum => Invariant.Lower(value);
 

@@ -348,7 +348,7 @@ public static class PlanSvg
         foreach (var (kind, bytes) in bar.Parts)
         {
             if (bytes <= 0) continue;
-            var style = Segments.First(s => s.Kind == kind);
+            var style = Segments[SegmentRow(kind)];
             var x = X(offset);
             var w = X(offset + bytes) - x;
             Rect(xml, ns, x, barTop, w, BarHeight, style.Fill, "#ffffff", style.Label + ": " + Gib(bytes));
@@ -433,13 +433,15 @@ public static class PlanSvg
         xml.WriteEndElement();
     }
 
-    private static string LabelOf(Segment kind)
+    private static string LabelOf(Segment kind) => Segments[SegmentRow(kind)].Label;
+
+    private static int SegmentRow(Segment kind)
     {
-        foreach (var segment in Segments)
+        for (var i = 0; i < Segments.Length; i++)
         {
-            if (segment.Kind == kind) return segment.Label;
+            if (Segments[i].Kind == kind) return i;
         }
-        throw new ArgumentOutOfRangeException(nameof(kind), kind, "A segment without a row in the table.");
+        throw new InvalidOperationException("A segment without a row in the table: " + kind + ".");
     }
 
     private static List<LegendItem> LegendItems(List<Bar> bars)
