@@ -65,9 +65,39 @@ public readonly struct EquatableArray<T> : IEquatable<EquatableArray<T>>, IReadO
     }
 
     /// <inheritdoc />
-    public IEnumerator<T> GetEnumerator() => ((IEnumerable<T>)(_items ?? Array.Empty<T>())).GetEnumerator();
+    public IEnumerator<T> GetEnumerator() => new Enumerator(_items ?? Array.Empty<T>());
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>
+    /// Core's own enumerator rather than the array's: ReadyToRun precompiles it for Core's instantiations, where the
+    /// framework's array enumerator over a Core value type would be JIT-compiled on every build's first check.
+    /// </summary>
+    private sealed class Enumerator : IEnumerator<T>
+    {
+        private readonly T[] _items;
+        private int _index = -1;
+
+        public Enumerator(T[] items) => _items = items;
+
+        public T Current => _index >= 0 && _index < _items.Length
+            ? _items[_index]
+            : throw new InvalidOperationException("The enumeration has not started or has finished.");
+
+        object? IEnumerator.Current => Current;
+
+        public bool MoveNext()
+        {
+            if (_index < _items.Length) _index++;
+            return _index < _items.Length;
+        }
+
+        public void Reset() => _index = -1;
+
+        public void Dispose()
+        {
+        }
+    }
 
     /// <summary>Value equality.</summary>
     public static bool operator ==(EquatableArray<T> left, EquatableArray<T> right) => left.Equals(right);

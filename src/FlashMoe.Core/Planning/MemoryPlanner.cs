@@ -98,7 +98,7 @@ public static partial class MemoryPlanner
         {
             Options = options,
             Devices = devices.ToEquatableArray(),
-            LayerDevices = layerDevices.ToEquatableArray(),
+            LayerDevices = EquatableArray<DeviceRef>.Own((DeviceRef[])layerDevices.Clone()), // no LINQ over a Core value type
             OutputDevice = outputDevice,
             OffloadedLayerCount = offloaded,
             Tensors = placed.ToEquatableArray(),

@@ -182,17 +182,18 @@ internal sealed class ProfileValueReader
     {
         // Index loops over the pairs, not LINQ or foreach: those are generics over a value type that ReadyToRun does
         // not precompile, and this runs for every enum value of every profile in the build's first check.
-        var spellings = new string[names.Count];
-        for (var i = 0; i < spellings.Length; i++) spellings[i] = names[i].Key;
+        var pairs = names as KeyValuePair<string, T>[] ?? names.ToArray(); // the schema's tables are arrays: indexed directly
+        var spellings = new string[pairs.Length];
+        for (var i = 0; i < spellings.Length; i++) spellings[i] = pairs[i].Key;
         var allowed = Quoted(spellings);
         if (value is not JsonString s)
         {
             ReportType(value, path, "one of " + allowed);
             return null;
         }
-        for (var i = 0; i < names.Count; i++)
+        for (var i = 0; i < pairs.Length; i++)
         {
-            if (names[i].Key == s.Value) return names[i].Value;
+            if (pairs[i].Key == s.Value) return pairs[i].Value;
         }
         string? caseMatch = null;
         for (var i = 0; i < spellings.Length && caseMatch is null; i++)
