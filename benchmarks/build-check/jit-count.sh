@@ -7,6 +7,7 @@
 # Prints the methods compiled after the probe's marker (the check's), by tier and by assembly/generic type (nothing
 # left out: the probe's own engine methods are a group of their own), the top-N generic types, then each run's time
 # and the load average. The JIT log is kept in the work folder (FLASHMOE_MEASURE_DIR keeps it).
+# FLASHMOE_JIT_TASKS=<folder> counts another build of the task instead (e.g. an older package's tasks/net8.0).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 top=${1:-25}
@@ -19,7 +20,7 @@ source benchmarks/build-check/consumer.sh
 nupkg=$(ls "$work"/feed/FlashMoe.*.nupkg | head -n1)
 rm -rf "$work/package" && mkdir -p "$work/package"
 (cd "$work/package" && unzip -q "$nupkg")
-tasks="$work/package/tasks/net8.0"
+tasks=${FLASHMOE_JIT_TASKS:-$work/package/tasks/net8.0}
 # The MSBuild that `dotnet build` runs: the SDK's own folder.
 msbuild_dir="$(dirname "$(readlink -f "$(command -v dotnet)")")/sdk/$(dotnet --version)"
 dotnet build benchmarks/build-check/JitProbe -c Release -nologo -v q >/dev/null
