@@ -16,7 +16,7 @@ namespace FlashMoe.Benchmarks.RamSweep;
 /// <param name="PickValue">The pick's measure (tok/s, TTFT s, or peak MiB), null when it did not finish.</param>
 /// <param name="BestValue">The best measure.</param>
 /// <param name="Score">pick ÷ best for speeds, best ÷ pick for time and memory (1 = the pick is the best); 0 when the pick failed where another ran.</param>
-/// <param name="Verdict">ok (≥ 0.97), below, OOM / failed where another ran, nothing ran, not measured.</param>
+/// <param name="Verdict">ok (≥ 0.97, the pick alone finishing included), below, OOM / failed where another ran, nothing ran, not measured, only the pick was run.</param>
 /// <param name="PickOom">The pick was killed by the OOM killer where another configuration ran.</param>
 internal sealed record TruthCell(string Model, double Ratio, Objective Objective, string Pick, string? Best, double? PickValue, double? BestValue, double? Score, string Verdict, bool PickOom = false);
 
@@ -64,6 +64,7 @@ internal static class DecisionTruth
     {
         var pick = measured.FirstOrDefault(m => m.IsPick);
         if (pick is null) return new TruthCell(model, ratio, objective, pickLabel, null, null, null, null, "not measured");
+        if (measured.Count < 2) return new TruthCell(model, ratio, objective, pickLabel, null, pick.Value, null, null, "only the pick was run");
         var finished = measured.Where(m => m.Value is not null).ToList();
         if (finished.Count == 0) return new TruthCell(model, ratio, objective, pickLabel, null, null, null, null, "nothing ran");
         var higherIsBetter = objective == Objective.Throughput;
@@ -76,7 +77,6 @@ internal static class DecisionTruth
             var verdict = (pick.Oom ? "OOM where " : "pick failed where ") + best.Label + " ran";
             return new TruthCell(model, ratio, objective, pickLabel, best.Label, null, best.Value, 0, verdict, pick.Oom);
         }
-        if (finished.Count == 1) return new TruthCell(model, ratio, objective, pickLabel, best.Label, pickValue, best.Value, null, "only the pick finished");
         var score = higherIsBetter ? pickValue / best.Value!.Value : best.Value!.Value / pickValue;
         return new TruthCell(model, ratio, objective, pickLabel, best.Label, pickValue, best.Value, score, score >= Required ? "ok" : "below " + Required.ToString("0.00", CultureInfo.InvariantCulture));
     }
