@@ -162,7 +162,9 @@ internal static class RamSweepCommand
         var asked = scenario
             ? SweepScenarios.Competitors(prediction.Picks[Objective.Memory].Config, options.Threads).Concat(options.ConfigsGiven ? options.Configs : Array.Empty<SweepConfig>())
             : options.Configs;
-        foreach (var config in asked.Concat(SweepPrediction.Objectives.Select(o => prediction.Picks[o].Config)))
+        // llama.cpp clamps n_ubatch to n_batch (512, itself clamped to n_ctx): a label says what really loads.
+        var largestUBatch = Math.Min(512, options.ContextSize);
+        foreach (var config in asked.Select(c => c with { UBatch = Math.Min(c.UBatch, largestUBatch) }).Concat(SweepPrediction.Objectives.Select(o => prediction.Picks[o].Config)))
         {
             if (!configs.Contains(config)) configs.Add(config);
         }

@@ -80,7 +80,8 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
         sb.AppendLine();
         if (options.PlanOnly)
         {
-            sb.AppendLine("--plan-only: nothing was run; the table lists the runs a real sweep makes, the columns after \"group peak\" are the plan's prediction for each limit.");
+            var cells = _sections.Sum(s => s.Cells.Count);
+            sb.AppendLine(Invariant($"--plan-only: nothing was run; the tables list the {cells} configuration × limit cells a real sweep runs ({cells * options.Repeats} child runs with --repeats {options.Repeats}); the columns after \"group peak\" are the plan's prediction for each limit."));
             sb.AppendLine();
         }
         if (_sections.Any(s => s.Scenario is not null))
