@@ -18,13 +18,15 @@ internal static class Program
               GGUF header read (sparse 130 GiB DeepSeek-class header), profile parse, seed profile resolve.
               e.g.  micro --filter '*' --job short        (a few minutes; BenchmarkDotNet's --help lists the rest)
 
-          ramsweep [--model PATH | --size 2GiB --quant q8_0[,q4_0]] [--ratios 1.5,1.15,1.05,1.02,1.0,0.95,0.9,0.85]
-                   [--modes mmap,nommap] [--tokens 32] [--repeats 1] [--threads 2] [--ctx 2048] [--timeout 120]
-                   [--model-dir /tmp/flashmoe-bench] [--stop-after-timeout] [--out FILE.md]
+          ramsweep [--model PATH | --size 2GiB --quant q8_0[,q4_0] | --size 1GiB --preset qwen3-30b-a3b [--recipe q4_k_m]
+                    | --scenarios 6 --seed 1] [--ratios 1.5,1.15,1.05,1.02,1.0,0.95,0.9,0.85]
+                   [--configs mmap,nommap,nommap/ub128/kv-q8_0] [--tokens 32] [--repeats 1] [--threads 2] [--ctx 2048]
+                   [--timeout 120] [--model-dir /tmp/flashmoe-bench] [--stop-after-timeout] [--plan-only] [--out FILE.md]
               Loads and generates through the product path (resolve → ToModelParams → FlashMoeModel.LoadAsync →
               generate) in a child process inside a fresh cgroup v1 memory group limited to ratio × the file size,
               with the model evicted from the page cache first; prints a markdown table (and writes it to --out)
-              next to what FlashMoe's plan predicted for that limit. Needs root and a writable cgroup v1 memory
+              next to what FlashMoe's plan predicted for that limit, and judges each objective's resolved choices
+              (always run too) against the best configuration that finished. Needs root and a writable cgroup v1 memory
               controller; skips with a message otherwise. See ramsweep --help.
         """;
 

@@ -176,9 +176,11 @@ public sealed partial class FlashMoeProfileGenerator
             w.Line("BatchThreads: " + ThreadsValue(l.BatchThreads) + ",");
             w.Line("ContextSize: " + Int(l.ContextSize) + ",");
             w.Line("BatchSize: " + Int(l.BatchSize) + ",");
-            w.Line("UBatchSize: " + Int(l.UBatchSize) + ",");
+            w.Line("UBatchSize: " + (l.UBatchSize == LoadOptions.AutoUBatchSize ? ProfilesNs + "LoadOptions.AutoUBatchSize" : Int(l.UBatchSize)) + ",");
             w.Line("FlashAttention: " + Enum("AutoSwitch", l.FlashAttention) + ",");
-            w.Line("KvCache: new " + ProfilesNs + "KvCacheSpec(K: " + Enum("KvCacheType", l.KvCache.K) + ", V: " + Enum("KvCacheType", l.KvCache.V) + "),");
+            w.Line(l.KvCache is null
+                ? "KvCache: null,"
+                : "KvCache: new " + ProfilesNs + "KvCacheSpec(K: " + Enum("KvCacheType", l.KvCache.K) + ", V: " + Enum("KvCacheType", l.KvCache.V) + "),");
             w.Line("Repack: " + Bool(l.Repack) + ",");
             w.Line("KvOffload: " + Bool(l.KvOffload) + ",");
             w.Line("SwaFull: " + Bool(l.SwaFull) + "),");

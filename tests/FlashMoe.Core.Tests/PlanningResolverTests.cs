@@ -55,6 +55,53 @@ public class PlanningResolverTests
         Assert.False(Auto(BigQ4.Value, 1.05, Objective.Latency).Options.UseMmap);
     }
 
+    [Theory]
+    [InlineData(Objective.Throughput)]
+    [InlineData(Objective.Latency)]
+    public void Auto_ubatch_and_kv_cache_keep_llama_cpp_defaults_outside_the_memory_objective(Objective objective)
+    {
+        var r = Auto(BigQ8.Value, 1.5, objective);
+        Assert.Equal((512, KvCacheType.F16, KvCacheType.F16), (r.Options.UBatchSize, r.Options.TypeK, r.Options.TypeV));
+        Assert.Equal("ubatch.default", r.DecisionFor("load.ubatchSize")!.RuleId);
+        Assert.Equal("kv-cache.default", r.DecisionFor("load.kvCache")!.RuleId);
+    }
+
+    [Fact]
+    public void Memory_objective_resolves_a_small_ubatch_and_a_q8_0_cache_that_shrink_the_plan()
+    {
+        var memory = Auto(BigQ8.Value, 1.5, Objective.Memory);
+        var throughput = Auto(BigQ8.Value, 1.5);
+        Assert.Equal((128, KvCacheType.Q8_0, KvCacheType.Q8_0), (memory.Options.UBatchSize, memory.Options.TypeK, memory.Options.TypeV));
+        Assert.Equal("ubatch.memory-objective", memory.DecisionFor("load.ubatchSize")!.RuleId);
+        Assert.Equal("kv-cache.memory-objective", memory.DecisionFor("load.kvCache")!.RuleId);
+        Assert.True(memory.Plan.Host.KvCacheBytes < throughput.Plan.Host.KvCacheBytes * 0.6);
+        Assert.True(memory.Plan.Host.ComputeBytes < throughput.Plan.Host.ComputeBytes);
+        Assert.True(memory.Plan.Host.FootprintBytes < throughput.Plan.Host.FootprintBytes);
+    }
+
+    [Fact]
+    public void Memory_objective_without_flash_attention_quantizes_only_the_k_cache()
+    {
+        var profile = Profile(64, o => o with { ContextSize = 2048, FlashAttention = AutoSwitch.Off }, objective: Objective.Memory);
+        var r = ProfileResolver.Resolve(profile, BigQ8.Value, SweepHost(profile, BigQ8.Value.FileSizeBytes, 1.5));
+        Assert.Equal((KvCacheType.Q8_0, KvCacheType.F16), (r.Options.TypeK, r.Options.TypeV));
+        Assert.Empty(r.Options.Validate());
+    }
+
+    [Fact]
+    public void Written_ubatch_and_kv_cache_win_over_the_objective()
+    {
+        var profile = Profile(64, o => o with { ContextSize = 2048, BatchSize = 64, UBatchSize = 1024, KvCache = new KvCacheSpec(KvCacheType.F32, KvCacheType.F16) },
+            objective: Objective.Memory);
+        var r = ProfileResolver.Resolve(profile, BigQ8.Value, SweepHost(profile, BigQ8.Value.FileSizeBytes, 1.5));
+        Assert.Equal((64, KvCacheType.F32, KvCacheType.F16), (r.Options.UBatchSize, r.Options.TypeK, r.Options.TypeV)); // ubatch capped by the batch
+        Assert.Null(r.DecisionFor("load.ubatchSize"));
+        Assert.Null(r.DecisionFor("load.kvCache"));
+        // A batch smaller than the memory objective's ubatch caps it too.
+        var small = Profile(64, o => o with { ContextSize = 2048, BatchSize = 32 }, objective: Objective.Memory);
+        Assert.Equal(32, ProfileResolver.Resolve(small, BigQ8.Value, SweepHost(small, BigQ8.Value.FileSizeBytes, 1.5)).Options.UBatchSize);
+    }
+
     [Fact]
     public void Model_larger_than_the_ram_limit_resolves_to_mmap_with_FM1003()
     {

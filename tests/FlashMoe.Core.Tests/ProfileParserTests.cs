@@ -83,6 +83,8 @@ public class ProfileParserTests
             {
                 ExpertsOnCpu = ExpertsOnCpu.All,
                 TensorOverrides = EquatableArray.Create(new TensorOverride(@"blk\.[0-9]+\.ffn_.*_exps", "CPU")),
+                UBatchSize = 512, // written out in the example; omitted means "auto"
+                KvCache = KvCacheSpec.Default,
             },
             Objective.Throughput);
         Assert.Equal(expected, parsed.Profile);
@@ -119,7 +121,8 @@ public class ProfileParserTests
                        "kvCache": { "k": "q8_0", "v": "q4_0" }, "repack": false, "kvOffload": false },
                      "objective": "memory" },
               "B": { "hardware": { "ramGiB": 1 }, "model": { "sizeGiB": 1 },
-                     "load": { "mmap": true, "gpuLayers": "all", "expertsOnCpu": 0, "threads": "logical", "flashAttention": "auto" } },
+                     "load": { "mmap": true, "gpuLayers": "all", "expertsOnCpu": 0, "threads": "logical", "flashAttention": "auto",
+                       "ubatchSize": "auto", "kvCache": "auto" } },
               "C": { "hardware": { "ramGiB": 1 }, "model": { "sizeGiB": 1 }, "load": { "gpuLayers": 0, "expertsOnCpu": false } }
             } }
             """);
@@ -136,6 +139,7 @@ public class ProfileParserTests
         var b = document.Profiles[1].Profile.Load;
         Assert.Equal((AutoSwitch.On, GpuLayers.All, ExpertsOnCpu.None, ThreadCount.Logical, AutoSwitch.Auto),
             (b.Mmap, b.GpuLayers, b.ExpertsOnCpu, b.Threads, b.FlashAttention));
+        Assert.Equal((LoadOptions.AutoUBatchSize, (KvCacheSpec?)null), (b.UBatchSize, b.KvCache));
         var c = document.Profiles[2].Profile.Load;
         Assert.Equal((GpuLayers.Of(0), ExpertsOnCpu.None), (c.GpuLayers, c.ExpertsOnCpu));
     }
@@ -221,7 +225,7 @@ public class ProfileParserTests
     [InlineData("""{ "expertsOnCpu": "auto" }""", "load.expertsOnCpu", "true, false or a layer count")]
     [InlineData("""{ "kvCache": { "k": "Q8_0" } }""", "load.kvCache.k", "values are lower case: \"q8_0\"")]
     [InlineData("""{ "kvCache": { "v": "q6_k" } }""", "load.kvCache.v", "unknown value \"q6_k\"")]
-    [InlineData("""{ "kvCache": "f16" }""", "load.kvCache", "expected an object")]
+    [InlineData("""{ "kvCache": "f16" }""", "load.kvCache", "expected \"auto\" or an object")]
     [InlineData("""{ "tensorOverrides": [ { "pattern": "", "device": "CPU" } ] }""", "load.tensorOverrides[0].pattern", "must not be empty")]
     [InlineData("""{ "tensorOverrides": [ 3 ] }""", "load.tensorOverrides[0]", "expected an object")]
     [InlineData("""{ "mlock": null }""", "load.mlock", "expected true or false, found null")]

@@ -27,6 +27,17 @@ public class ProfileSchemaFileTests
     private static JsonObject Resolve(JsonNode node)
     {
         var obj = node.AsObject();
+        // An object that may also be written as a keyword ("kvCache": { … } or "auto"): its members come from the
+        // object alternative, its description and default stay on the property.
+        if (obj["oneOf"] is JsonArray alternatives && alternatives.OfType<JsonObject>().FirstOrDefault(a => a["$ref"] is not null || a["properties"] is not null) is { } objectForm)
+        {
+            var merged = Resolve(objectForm);
+            foreach (var (key, value) in obj)
+            {
+                if (key != "oneOf") merged[key] = value?.DeepClone();
+            }
+            return merged;
+        }
         if (obj["$ref"] is JsonValue reference)
         {
             var name = reference.GetValue<string>();

@@ -63,10 +63,10 @@ public sealed class TuningTests
         var loads = Tuning.LoadCandidates(Auto(), Model, Host());
         var throughput = Tuning.ContextCandidates(loads[0].Profile, Auto(), Model, Host());
         Assert.Equal(4, throughput.Count); // flash attention on/off × ubatch 512/256
-        Assert.All(throughput, c => Assert.Equal(KvCacheType.F16, c.Profile.Load.KvCache.V));
+        Assert.All(throughput, c => Assert.Equal(KvCacheType.F16, c.Profile.Load.KvCache!.V));
 
         var memory = Tuning.ContextCandidates(loads[0].Profile, Auto(Objective.Memory), Model, Host());
-        var quantized = memory.Where(c => c.Profile.Load.KvCache.V == KvCacheType.Q8_0).ToList();
+        var quantized = memory.Where(c => c.Profile.Load.KvCache!.V == KvCacheType.Q8_0).ToList();
         Assert.Equal(2, quantized.Count);
         Assert.All(quantized, c => Assert.Equal(AutoSwitch.On, c.Profile.Load.FlashAttention)); // a quantized V cache needs flash attention
         Assert.True(quantized.All(c => c.Resolved.Plan.KvCacheBytes < throughput[0].Resolved.Plan.KvCacheBytes));

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Reflection;
 using System.Text.Json;
 using System.Threading;
@@ -52,14 +53,14 @@ internal static class ChildRunner
     // The child joins the group before exec, so the whole process (runtime included) is charged to it.
     private const string JoinGroupThenExec = "echo $$ > \"$0\" || exit 97; exec \"$@\"";
 
-    public static async Task<RunOutcome> RunAsync(string cgroupParent, string groupName, long limitBytes, string modelPath, SweepMode mode, RamSweepOptions options)
+    public static async Task<RunOutcome> RunAsync(string cgroupParent, string groupName, long limitBytes, string modelPath, SweepConfig config, RamSweepOptions options)
     {
         var (evictMethod, resident, probe) = PageCache.Evict(modelPath);
         var group = CgroupV1.Create(cgroupParent, groupName, limitBytes);
         var outcome = new RunOutcome { LimitBytes = group.LimitBytes, ResidentBeforeBytes = resident, ResidentProbe = probe, EvictMethod = evictMethod };
         try
         {
-            outcome = await RunInGroupAsync(group, modelPath, mode, options, outcome);
+            outcome = await RunInGroupAsync(group, modelPath, config, options, outcome);
         }
         finally
         {
@@ -74,7 +75,7 @@ internal static class ChildRunner
         return outcome;
     }
 
-    private static async Task<RunOutcome> RunInGroupAsync(MemoryGroup group, string modelPath, SweepMode mode, RamSweepOptions options, RunOutcome outcome)
+    private static async Task<RunOutcome> RunInGroupAsync(MemoryGroup group, string modelPath, SweepConfig config, RamSweepOptions options, RunOutcome outcome)
     {
         var start = new ProcessStartInfo("sh")
         {
@@ -86,11 +87,10 @@ internal static class ChildRunner
         start.ArgumentList.Add(JoinGroupThenExec);
         start.ArgumentList.Add(group.ProcsFile);
         foreach (var part in SelfCommand()) start.ArgumentList.Add(part);
-        foreach (var part in new[]
+        foreach (var part in new[] { RamSweepChild.Verb, "--model", modelPath }.Concat(RamSweepChild.ConfigArguments(config)).Concat(new[]
                  {
-                     RamSweepChild.Verb, "--model", modelPath, "--mode", mode == SweepMode.Mmap ? "mmap" : "nommap",
-                     "--tokens", Invariant(options.Tokens), "--fill", options.Fill.ToString("R", CultureInfo.InvariantCulture), "--threads", Invariant(options.Threads), "--ctx", Invariant(options.ContextSize),
-                 })
+                     "--tokens", Invariant(options.Tokens), "--fill", options.Fill.ToString("R", CultureInfo.InvariantCulture), "--ctx", Invariant(options.ContextSize),
+                 }))
         {
             start.ArgumentList.Add(part);
         }

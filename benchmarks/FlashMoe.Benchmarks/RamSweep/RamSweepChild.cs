@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
@@ -7,6 +8,7 @@ using System.Text.Json;
 using System.Threading.Tasks;
 using FlashMoe.Gguf;
 using FlashMoe.Planning;
+using FlashMoe.Profiles;
 using FlashMoe.Runtime;
 using LLama;
 using LLama.Common;
@@ -28,8 +30,11 @@ internal static class RamSweepChild
     public static async Task<int> RunAsync(string[] args)
     {
         string? model = null;
-        SweepMode? mode = null;
-        int tokens = 64, threads = 2, context = 2048;
+        bool? mmap = null;
+        int tokens = 64, threads = 2, context = 2048, ubatch = SweepConfig.DefaultUBatch;
+        int? batchThreads = null;
+        var flashAttention = true;
+        KvCacheType typeK = KvCacheType.F16, typeV = KvCacheType.F16;
         var fill = 1.0;
         for (var i = 0; i < args.Length; i++)
         {
@@ -38,21 +43,37 @@ internal static class RamSweepChild
             switch (args[i])
             {
                 case "--model": model = Value(); break;
-                case "--mode": mode = RamSweepOptions.ParseMode(Value()); break;
+                case "--mode": mmap = SweepConfig.Parse(Value(), 1).Mmap; break;
+                case "--ubatch": ubatch = Int(); break;
+                case "--flash-attention": flashAttention = Value() switch { "on" => true, "off" => false, var v => throw new UsageException($"{Verb}: --flash-attention is on or off, got '{v}'") }; break;
+                case "--kv":
+                    var kv = Value();
+                    var types = kv.Split(',');
+                    typeK = SweepConfig.ParseKv(types[0]) ?? throw new UsageException($"{Verb}: --kv takes f16, q8_0 or q4_0 (K,V for different types), got '{kv}'");
+                    typeV = SweepConfig.ParseKv(types[^1]) ?? throw new UsageException($"{Verb}: --kv takes f16, q8_0 or q4_0 (K,V for different types), got '{kv}'");
+                    break;
                 case "--tokens": tokens = Int(); break;
                 case "--threads": threads = Int(); break;
+                case "--batch-threads": batchThreads = Int(); break;
                 case "--ctx": context = Int(); break;
                 case "--fill": fill = double.Parse(Value(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture); break;
                 default: throw new UsageException($"{Verb}: unknown argument '{args[i]}'");
             }
         }
-        if (model is null || mode is null) throw new UsageException($"{Verb}: --model and --mode are required");
+        if (model is null || mmap is null) throw new UsageException($"{Verb}: --model and --mode are required");
+        var config = new SweepConfig(mmap.Value, ubatch, flashAttention, typeK, typeV, threads, batchThreads ?? threads);
 
         var clock = Stopwatch.StartNew();
         Phase("start", clock);
         var host = HostInfo.Detect(model);
-        var profile = SweepProfile.Create(model, SweepProfile.ModeSwitch(mode.Value), threads, context, host.TotalRamBytes ?? 0);
+        var profile = SweepProfile.Forced(model, config, context, host.TotalRamBytes ?? 0);
         var resolved = profile.Resolve(host, GgufReader.ReadSummary(model));
+        // The profile forces every judged choice; a resolver that still changed one would make the run measure
+        // something else than its label says.
+        if (SweepConfig.FromResolved(resolved.Options) is var loadedConfig && loadedConfig != config)
+        {
+            throw new InvalidOperationException($"{Verb}: asked for {config.Label(threads)} but the profile resolved to {loadedConfig.Label(threads)}");
+        }
 
         Phase("load", clock);
         using var loaded = await FlashMoeModel.LoadAsync(model, resolved);
@@ -101,6 +122,17 @@ internal static class RamSweepChild
         Console.WriteLine(ChildProtocol.Marker + "result " + JsonSerializer.Serialize(result));
         return 0;
     }
+
+    /// <summary>The child's arguments that make it load exactly <paramref name="config"/>.</summary>
+    public static IEnumerable<string> ConfigArguments(SweepConfig config) => new[]
+    {
+        "--mode", config.Mmap ? "mmap" : "nommap",
+        "--ubatch", config.UBatch.ToString(CultureInfo.InvariantCulture),
+        "--flash-attention", config.FlashAttention ? "on" : "off",
+        "--kv", SweepConfig.KvName(config.TypeK) + "," + SweepConfig.KvName(config.TypeV),
+        "--threads", config.Threads.ToString(CultureInfo.InvariantCulture),
+        "--batch-threads", config.BatchThreads.ToString(CultureInfo.InvariantCulture),
+    };
 
     private static void Phase(string name, Stopwatch clock)
     {

@@ -6,6 +6,7 @@ using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
 using FlashMoe.Gguf;
+using FlashMoe.Profiles;
 using FlashMoe.Runtime;
 using FlashMoe.Synthetic;
 
@@ -41,59 +42,93 @@ internal static class RamSweepCommand
         }
 
         var log = Console.Error;
+        var clock = Stopwatch.StartNew();
+        var runNumber = 0;
+        SweepReport? report = null;
         var loadBefore = MachineFacts.LoadAverage();
         if (options.WaitForLoad is { } wanted && !options.PlanOnly) loadBefore = await WaitForQuietAsync(wanted, log);
 
-        var models = new List<(string Label, string Path)>();
-        if (options.ModelPath is { } given)
+        // --plan-only plans models not written yet from sparse copies in a scratch folder beside the models (the
+        // same file system, so the detected storage is the same), removed at the end.
+        var scratch = options.PlanOnly ? Path.Combine(options.ModelDirectory, ".plan-" + Guid.NewGuid().ToString("N")) : null;
+        try
         {
-            if (!File.Exists(given)) throw new UsageException($"ramsweep: no such model '{given}'");
-            models.Add((Path.GetFileName(given), Path.GetFullPath(given)));
-        }
-        else
-        {
-            foreach (var quant in options.ExpertQuants)
+            var jobs = new List<SweepJob>();
+            if (options.Scenarios is { } count)
             {
-                var path = SweepModels.Ensure(options.ModelDirectory, options.SizeBytes, quant, log);
-                models.Add((quant == GgmlType.Q8_0 ? "Q8_0" : quant + " experts", path));
+                var scenarios = SweepScenarios.Draw(count, options.Seed);
+                Console.WriteLine($"ramsweep: {count} scenario(s) drawn with --seed {options.Seed.ToString(CultureInfo.InvariantCulture)}:");
+                foreach (var scenario in scenarios) Console.WriteLine("  " + scenario);
+                foreach (var scenario in scenarios)
+                {
+                    var spec = SweepModels.PresetSpec(scenario.Preset, scenario.Recipe, scenario.SizeBytes);
+                    var path = SweepModels.EnsurePreset(options.ModelDirectory, scenario.Preset, scenario.Recipe, scenario.SizeBytes, log, scratch);
+                    jobs.Add(new SweepJob(Invariant($"#{scenario.Number} {SweepModels.PresetLabel(scenario.Preset, spec)} {scenario.SizeBytes >> 20} MiB"), path, new[] { scenario.Ratio }, scenario));
+                }
             }
-        }
-
-        var host = HostInfo.Detect(models[0].Path);
-        var report = new SweepReport(options, host, Environment.GetCommandLineArgs(), loadBefore, parent);
-        var clock = Stopwatch.StartNew();
-        var runNumber = 0;
-        foreach (var (label, path) in models)
-        {
-            var summary = GgufReader.ReadSummary(path);
-            var fileBytes = new FileInfo(path).Length;
-            var section = report.AddModel(label, path, summary);
-            foreach (var mode in options.Modes)
+            else if (options.ModelPath is { } given)
             {
-                var timedOut = false;
-                foreach (var ratio in options.Ratios.OrderByDescending(r => r))
+                if (!File.Exists(given)) throw new UsageException($"ramsweep: no such model '{given}'");
+                jobs.Add(new SweepJob(Path.GetFileName(given), Path.GetFullPath(given), options.Ratios, null));
+            }
+            else if (options.Preset is { } preset)
+            {
+                var spec = SweepModels.PresetSpec(preset, options.Recipe, options.SizeBytes);
+                jobs.Add(new SweepJob(SweepModels.PresetLabel(preset, spec), SweepModels.EnsurePreset(options.ModelDirectory, preset, options.Recipe, options.SizeBytes, log, scratch), options.Ratios, null));
+            }
+            else
+            {
+                foreach (var quant in options.ExpertQuants)
+                {
+                    var path = SweepModels.Ensure(options.ModelDirectory, options.SizeBytes, quant, log, scratch);
+                    jobs.Add(new SweepJob(quant == GgmlType.Q8_0 ? "Q8_0" : quant + " experts", path, options.Ratios, null));
+                }
+            }
+
+            // The report's time is the runs' time, not the models' writing.
+            clock.Restart();
+            var host = HostInfo.Detect(jobs[0].Path);
+            report = new SweepReport(options, host, Environment.GetCommandLineArgs(), loadBefore, parent);
+            foreach (var job in jobs)
+            {
+                var summary = GgufReader.ReadSummary(job.Path);
+                var fileBytes = summary.FileSizeBytes > 0 ? summary.FileSizeBytes : new FileInfo(job.Path).Length;
+                var section = report.AddModel(job.Label, job.Path, summary, job.Scenario);
+                var timedOut = new HashSet<SweepConfig>();
+                foreach (var ratio in job.Ratios.OrderByDescending(r => r))
                 {
                     var limit = (long)Math.Round(ratio * fileBytes);
-                    var prediction = SweepPrediction.For(host, summary, path, limit, options.Threads, options.ContextSize);
-                    var runs = new List<RunOutcome>();
-                    for (var repeat = 0; repeat < (options.PlanOnly ? 0 : options.Repeats); repeat++)
+                    var prediction = SweepPrediction.For(host, summary, job.Path, limit, options.Threads, options.ContextSize);
+                    var configs = ConfigsFor(options, job.Scenario is not null, prediction);
+                    for (var order = 0; order < configs.Count; order++)
                     {
-                        if (timedOut && options.StopAfterTimeout)
+                        var config = configs[order];
+                        var label = config.Label(options.Threads);
+                        var runs = new List<RunOutcome>();
+                        for (var repeat = 0; repeat < (options.PlanOnly ? 0 : options.Repeats); repeat++)
                         {
-                            runs.Add(new RunOutcome { Kind = RunKind.Skipped, LimitBytes = limit });
-                            continue;
+                            if (timedOut.Contains(config) && options.StopAfterTimeout)
+                            {
+                                runs.Add(new RunOutcome { Kind = RunKind.Skipped, LimitBytes = limit });
+                                continue;
+                            }
+                            runNumber++;
+                            log.Write(Invariant($"[{clock.Elapsed:mm\\:ss}] {job.Label} {label} {ratio:0.00#}× ({limit / (double)(1 << 20):0} MiB) run {repeat + 1}/{options.Repeats} … "));
+                            var outcome = await ChildRunner.RunAsync(parent, $"flashmoe-bench-{Environment.ProcessId}-{runNumber}", limit, job.Path, config, options);
+                            log.WriteLine(SweepReport.Describe(outcome));
+                            runs.Add(outcome);
+                            if (outcome.Kind == RunKind.Timeout) timedOut.Add(config);
                         }
-                        runNumber++;
-                        log.Write(FormattableString.Invariant($"[{clock.Elapsed:mm\\:ss}] {label} {ModeText(mode)} {ratio:0.00}× ({limit / (double)(1 << 20):0} MiB) run {repeat + 1}/{options.Repeats} … "));
-                        var outcome = await ChildRunner.RunAsync(parent, $"flashmoe-bench-{Environment.ProcessId}-{runNumber}", limit, path, mode, options);
-                        log.WriteLine(SweepReport.Describe(outcome));
-                        runs.Add(outcome);
-                        timedOut |= outcome.Kind == RunKind.Timeout;
+                        section.Add(new SweepCell(config, label, order, ratio, limit, prediction, runs));
                     }
-                    section.Add(new SweepCell(mode, ratio, limit, prediction, runs));
                 }
             }
         }
+        finally
+        {
+            if (scratch is not null && Directory.Exists(scratch)) Directory.Delete(scratch, recursive: true);
+        }
+        if (report is null) return 0;
         report.Finish(MachineFacts.LoadAverage(), clock.Elapsed);
 
         var markdown = report.Render();
@@ -117,7 +152,26 @@ internal static class RamSweepCommand
         return 0;
     }
 
-    internal static string ModeText(SweepMode mode) => mode == SweepMode.Mmap ? "mmap" : "no-mmap";
+    /// <summary>
+    /// The configurations run at one limit, each once, in order: those asked for (for a scenario: both load modes and
+    /// the memory pick's ubatch/KV variants, then any asked for), then each objective's pick, so a pick is always measured.
+    /// </summary>
+    internal static IReadOnlyList<SweepConfig> ConfigsFor(RamSweepOptions options, bool scenario, SweepPrediction prediction)
+    {
+        var configs = new List<SweepConfig>();
+        var asked = scenario
+            ? SweepScenarios.Competitors(prediction.Picks[Objective.Memory].Config, options.Threads).Concat(options.ConfigsGiven ? options.Configs : Array.Empty<SweepConfig>())
+            : options.Configs;
+        // llama.cpp clamps n_ubatch to n_batch (512, itself clamped to n_ctx): a label says what really loads.
+        var largestUBatch = Math.Min(512, options.ContextSize);
+        foreach (var config in asked.Select(c => c with { UBatch = Math.Min(c.UBatch, largestUBatch) }).Concat(SweepPrediction.Objectives.Select(o => prediction.Picks[o].Config)))
+        {
+            if (!configs.Contains(config)) configs.Add(config);
+        }
+        return configs;
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     private static async Task<string> WaitForQuietAsync(double wanted, TextWriter log)
     {
@@ -137,6 +191,9 @@ internal static class RamSweepCommand
         }
     }
 }
+
+/// <summary>One model to sweep and the ratios to sweep it at (a scenario: its one ratio).</summary>
+internal sealed record SweepJob(string Label, string Path, IReadOnlyList<double> Ratios, SweepScenario? Scenario);
 
 /// <summary>Facts about the machine for the report header.</summary>
 internal static class MachineFacts

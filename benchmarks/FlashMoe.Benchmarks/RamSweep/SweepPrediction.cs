@@ -7,52 +7,63 @@ using FlashMoe.Runtime;
 
 namespace FlashMoe.Benchmarks.RamSweep;
 
-/// <summary>What FlashMoe's plan says about one RAM limit: the same profile resolved for the detected host with that limit.</summary>
-/// <param name="FootprintRatio">Usable RAM ÷ host footprint (the plan's own "× model").</param>
+/// <summary>One objective's pick for a limit: the configuration the resolver chose and the rules that chose it.</summary>
+/// <param name="Config">The resolved choices as a configuration.</param>
+/// <param name="Rules">The rule per resolved choice, e.g. <c>load.mmap=mmap.fits-ram</c>.</param>
+internal sealed record SweepPick(SweepConfig Config, string Rules);
+
+/// <summary>What FlashMoe's plan says about one RAM limit: the profiles resolved for the detected host with that limit.</summary>
+/// <param name="FootprintRatio">Usable RAM ÷ host footprint of the default no-mmap configuration (the plan's own "× model").</param>
 /// <param name="FootprintBytes">Weights + KV + compute + output + overhead on the host.</param>
 /// <param name="RepackedBytes">Bytes the plan expects to be repacked.</param>
-/// <param name="AdviceByMode">Advice IDs raised with mmap forced on / off.</param>
-/// <param name="AutoUsesMmap">What <c>mmap: "auto"</c> resolves to.</param>
-/// <param name="AutoRule">The rule that decided it.</param>
-/// <param name="AutoByObjective">What <c>mmap: "auto"</c> resolves to under each objective, with the rule.</param>
-internal sealed record SweepPrediction(
-    double FootprintRatio,
-    long FootprintBytes,
-    long RepackedBytes,
-    IReadOnlyDictionary<SweepMode, IReadOnlyList<string>> AdviceByMode,
-    bool AutoUsesMmap,
-    string AutoRule,
-    IReadOnlyDictionary<Objective, (bool UseMmap, string Rule)> AutoByObjective)
+/// <param name="Picks">What the shipped profile (choices left to the resolver) resolves to under each objective.</param>
+internal sealed record SweepPrediction(double FootprintRatio, long FootprintBytes, long RepackedBytes, IReadOnlyDictionary<Objective, SweepPick> Picks)
 {
-    /// <summary>The advice IDs the memory rules raise (FM1001 no-mmap OOM, FM1003 mmap short, FM1008 repack thrash, FM1002 mmap where no-mmap is better).</summary>
-    public static readonly string[] MemoryAdviceIds = { "FM1001", "FM1002", "FM1003", "FM1008" };
+    /// <summary>The objectives judged, in report order.</summary>
+    public static readonly Objective[] Objectives = { Objective.Throughput, Objective.Latency, Objective.Memory };
+
+    /// <summary>Decisions a pick does not list: fixed by the sweep or not judged by it.</summary>
+    private static readonly string[] UnjudgedChoices = { "load.contextSize", "load.gpuLayers", "hardware.gpus" };
+
+    private readonly Dictionary<SweepConfig, IReadOnlyList<string>> _advice = new();
+    private HostInfo _host = null!;
+    private ModelSummary _model = null!;
+    private string _modelPath = "";
+    private int _contextSize;
 
     public static SweepPrediction For(HostInfo detected, ModelSummary model, string modelPath, long limitBytes, int threads, int contextSize)
     {
         // As HostInfo.Detect reports it inside the group: a cgroup v1 limit, folded into the available RAM by ToHostFacts.
         var host = detected with { CgroupV1LimitBytes = limitBytes, CgroupV2LimitBytes = null };
-        ResolvedProfile Resolve(AutoSwitch mmap, Objective objective = Objective.Throughput) =>
-            SweepProfile.Create(modelPath, mmap, threads, contextSize, detected.TotalRamBytes ?? 0, objective).Resolve(host, model);
-
-        var mmapOn = Resolve(AutoSwitch.On);
-        var mmapOff = Resolve(AutoSwitch.Off);
-        var auto = Resolve(AutoSwitch.Auto);
-        var decision = auto.DecisionFor("load.mmap");
-        return new SweepPrediction(
-            mmapOff.Plan.Host.FootprintRatio,
-            mmapOff.Plan.Host.FootprintBytes,
-            mmapOff.Plan.Host.RepackedBytes,
-            new Dictionary<SweepMode, IReadOnlyList<string>>
-            {
-                [SweepMode.Mmap] = mmapOn.Advice.Select(a => a.Id).ToList(),
-                [SweepMode.NoMmap] = mmapOff.Advice.Select(a => a.Id).ToList(),
-            },
-            auto.Options.UseMmap,
-            decision?.RuleId ?? "?",
-            new[] { Objective.Throughput, Objective.Latency, Objective.Memory }.ToDictionary(o => o, o =>
-            {
-                var resolved = Resolve(AutoSwitch.Auto, o);
-                return (resolved.Options.UseMmap, resolved.DecisionFor("load.mmap")?.RuleId ?? "?");
-            }));
+        var baseline = SweepProfile.Forced(modelPath, SweepConfig.Mode(false, threads), contextSize, detected.TotalRamBytes ?? 0).Resolve(host, model);
+        var picks = Objectives.ToDictionary(o => o, o =>
+        {
+            var resolved = SweepProfile.Auto(modelPath, contextSize, detected.TotalRamBytes ?? 0, o).Resolve(host, model);
+            // Every decision the resolver records for a judged choice, whatever its key (new "auto" choices included).
+            var rules = resolved.Decisions.Where(d => !UnjudgedChoices.Contains(d.Option)).Select(d => d.Option.Replace("load.", "", System.StringComparison.Ordinal) + "=" + d.RuleId);
+            return new SweepPick(SweepConfig.FromResolved(resolved.Options), string.Join(" ", rules));
+        });
+        return new SweepPrediction(baseline.Plan.Host.FootprintRatio, baseline.Plan.Host.FootprintBytes, baseline.Plan.Host.RepackedBytes, picks)
+        {
+            _host = host,
+            _model = model,
+            _modelPath = modelPath,
+            _contextSize = contextSize,
+        };
     }
+
+    /// <summary>The advice IDs the plan raises for <paramref name="config"/> forced at this limit (what its child should raise too).</summary>
+    public IReadOnlyList<string> AdviceFor(SweepConfig config)
+    {
+        if (!_advice.TryGetValue(config, out var ids))
+        {
+            var resolved = SweepProfile.Forced(_modelPath, config, _contextSize, _host.TotalRamBytes ?? 0).Resolve(_host, _model);
+            ids = resolved.Advice.Select(a => a.Id).ToList();
+            _advice[config] = ids;
+        }
+        return ids;
+    }
+
+    /// <summary>The objectives whose pick is <paramref name="config"/>.</summary>
+    public IEnumerable<Objective> PickedBy(SweepConfig config) => Objectives.Where(o => Picks[o].Config == config);
 }

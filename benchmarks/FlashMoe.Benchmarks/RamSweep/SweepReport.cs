@@ -10,15 +10,23 @@ using FlashMoe.Synthetic;
 
 namespace FlashMoe.Benchmarks.RamSweep;
 
-/// <summary>One (mode, ratio) cell: the runs and the plan's prediction for that limit.</summary>
-internal sealed record SweepCell(SweepMode Mode, double Ratio, long LimitBytes, SweepPrediction Prediction, IReadOnlyList<RunOutcome> Runs);
+/// <summary>One (configuration, ratio) cell: the runs and the plan's prediction for that limit.</summary>
+/// <param name="Config">What the runs loaded.</param>
+/// <param name="Label">Its label (see <see cref="SweepConfig"/>).</param>
+/// <param name="Order">Its place among the ratio's configurations (those asked for first, then the picks).</param>
+/// <param name="Ratio">RAM limit ÷ file size.</param>
+/// <param name="LimitBytes">The memory group's limit.</param>
+/// <param name="Prediction">What the plan says for that limit, the picks included.</param>
+/// <param name="Runs">The runs (none with --plan-only).</param>
+internal sealed record SweepCell(SweepConfig Config, string Label, int Order, double Ratio, long LimitBytes, SweepPrediction Prediction, IReadOnlyList<RunOutcome> Runs);
 
-/// <summary>The runs of one model.</summary>
-internal sealed class SweepSection(string label, string path, ModelSummary model)
+/// <summary>The runs of one model (for <c>--scenarios</c>, of one scenario).</summary>
+internal sealed class SweepSection(string label, string path, ModelSummary model, SweepScenario? scenario = null)
 {
     public string Label { get; } = label;
     public string Path { get; } = path;
     public ModelSummary Model { get; } = model;
+    public SweepScenario? Scenario { get; } = scenario;
     public List<SweepCell> Cells { get; } = new();
 
     public void Add(SweepCell cell) => Cells.Add(cell);
@@ -35,9 +43,9 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
     /// <summary>The models swept so far.</summary>
     public IReadOnlyList<SweepSection> Sections => _sections;
 
-    public SweepSection AddModel(string label, string path, ModelSummary model)
+    public SweepSection AddModel(string label, string path, ModelSummary model, SweepScenario? scenario = null)
     {
-        var section = new SweepSection(label, path, model);
+        var section = new SweepSection(label, path, model, scenario);
         _sections.Add(section);
         return section;
     }
@@ -68,18 +76,32 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
         var methods = string.Join("; ", all.Select(r => r.EvictMethod).Where(p => p.Length > 0).Distinct());
         var maxResident = all.Select(r => r.ResidentBeforeBytes ?? -1).DefaultIfEmpty(-1).Max();
         sb.AppendLine(Invariant(
-            $"Runs: {options.Threads} threads, context {options.ContextSize} filled to {options.Fill:0.##} × (prompt + {options.Tokens} generated tokens), {options.Repeats} repeat(s) (medians), time-out {options.Timeout.TotalSeconds:0} s; each run a fresh process in its own cgroup v1 memory group under `{cgroupParent}` with `memory.limit_in_bytes` = ratio × file size; the model evicted from the page cache first ({methods}; still cached before a run, by {probes}: at most {(maxResident < 0 ? "unknown" : ByteSize.Format(maxResident))})."));
+            $"Runs: {options.Threads} threads unless the configuration says tN, context {options.ContextSize} filled to {options.Fill:0.##} × (prompt + {options.Tokens} generated tokens), {options.Repeats} repeat(s) (medians), time-out {options.Timeout.TotalSeconds:0} s; each run a fresh process in its own cgroup v1 memory group under `{cgroupParent}` with `memory.limit_in_bytes` = ratio × file size; the model evicted from the page cache first ({methods}; still cached before a run, by {probes}: at most {(maxResident < 0 ? "unknown" : ByteSize.Format(maxResident))})."));
         sb.AppendLine();
         if (options.PlanOnly)
         {
-            sb.AppendLine("--plan-only: nothing was run; the columns after \"group peak\" are the plan's prediction for each limit.");
+            var cells = _sections.Sum(s => s.Cells.Count);
+            sb.AppendLine(Invariant($"--plan-only: nothing was run; the tables list the {cells} configuration × limit cells a real sweep runs ({cells * options.Repeats} child runs with --repeats {options.Repeats}); the columns after \"group peak\" are the plan's prediction for each limit."));
             sb.AppendLine();
         }
-        sb.AppendLine("Columns: result (OOM = killed by the group's OOM killer, with the phase it was in; time-out = still running at the time-out, killed); load = weights load (LoadAsync); prompt = prompt processing tokens/s (the prompt fills the context up to the fill fraction minus the generated tokens, decoded in n_batch chunks); TTFT = time to the first token (prompt processing included); gen = tokens/s after the first (median, with the range over repeats; ≈ partial rate before a time-out); VmHWM = the child's peak RSS; plan − VmHWM = the plan's host footprint minus that peak (no-mmap: what the calibration of the runtime overhead is checked against); group peak = `memory.max_usage_in_bytes` (anonymous memory + page cache charged to the group); plan × = the plan's usable RAM ÷ host footprint for that limit; plan advice = the FM1xxx IDs FlashMoe raises for that mode at that limit (FM1001 no-mmap will not fit, FM1002 mmap where no-mmap is better, FM1003 mmap short of RAM, FM1008 mmap + repack thrash); auto = what `mmap: \"auto\"` resolves to.");
+        if (_sections.Any(s => s.Scenario is not null))
+        {
+            sb.AppendLine(Invariant($"Scenarios drawn with --seed {options.Seed}:"));
+            sb.AppendLine();
+            foreach (var scenario in _sections.Select(s => s.Scenario).OfType<SweepScenario>()) sb.AppendLine("- " + scenario);
+            sb.AppendLine();
+        }
+        sb.AppendLine("Columns: result (OOM = killed by the group's OOM killer, with the phase it was in; time-out = still running at the time-out, killed); load = weights load (LoadAsync); prompt = prompt processing tokens/s (the prompt fills the context up to the fill fraction minus the generated tokens, decoded in n_batch chunks); TTFT = time to the first token (prompt processing included); gen = tokens/s after the first (median, with the range over repeats; ≈ partial rate before a time-out); VmHWM = the child's peak RSS; plan − VmHWM = the plan's host footprint minus that peak (no-mmap: what the calibration of the runtime overhead is checked against); group peak = `memory.max_usage_in_bytes` (anonymous memory + page cache charged to the group); plan × = the plan's usable RAM ÷ host footprint for that limit; plan advice = the FM1xxx IDs FlashMoe raises for that configuration at that limit (FM1001 no-mmap will not fit, FM1002 mmap where no-mmap is better, FM1003 mmap short of RAM, FM1008 mmap + repack thrash); picked by = the objectives whose resolved choices are this configuration (thr, lat, mem). Configuration labels: the load mode, then what differs from ub512, fa-on, kv-f16 and the --threads count.");
         foreach (var section in _sections)
         {
             sb.AppendLine();
-            RenderSection(sb, section);
+            RenderSection(sb, section, withTruth: section.Scenario is null);
+        }
+        if (_sections.Any(s => s.Scenario is not null))
+        {
+            sb.AppendLine();
+            sb.AppendLine("**All scenarios**");
+            DecisionTruth.Render(sb, _sections.SelectMany(DecisionTruth.Cells).ToList(), withModel: true);
         }
         return sb.ToString();
     }
@@ -91,9 +113,10 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
             s.Label,
             s.Path,
             FileBytes = s.Model.FileSizeBytes,
+            Scenario = s.Scenario?.ToString(),
             Cells = s.Cells.Select(c => new
             {
-                Mode = RamSweepCommand.ModeText(c.Mode),
+                Config = c.Label,
                 c.Ratio,
                 c.LimitBytes,
                 Prediction = new
@@ -101,9 +124,9 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
                     c.Prediction.FootprintRatio,
                     c.Prediction.FootprintBytes,
                     c.Prediction.RepackedBytes,
-                    Advice = c.Prediction.AdviceByMode[c.Mode],
-                    c.Prediction.AutoUsesMmap,
-                    c.Prediction.AutoRule,
+                    Advice = c.Prediction.AdviceFor(c.Config),
+                    PickedBy = c.Prediction.PickedBy(c.Config).Select(o => o.ToString()).ToList(),
+                    Picks = c.Prediction.Picks.ToDictionary(p => p.Key.ToString(), p => new { Config = p.Value.Config.Label(options.Threads), p.Value.Rules }),
                 },
                 Runs = c.Runs.Select(r => new
                 {
@@ -126,7 +149,7 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
         }),
         new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
 
-    private static void RenderSection(StringBuilder sb, SweepSection section)
+    private void RenderSection(StringBuilder sb, SweepSection section, bool withTruth)
     {
         var m = section.Model;
         var first = section.Cells.FirstOrDefault()?.Prediction;
@@ -134,18 +157,31 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
         sb.AppendLine(Invariant(
             $"**{section.Label}**: `{section.Path}`, {Gib(m.FileSizeBytes):0.00} GiB ({m.FileSizeBytes:N0} B), {m.BlockCount} layers, {m.ExpertUsedCount}/{m.ExpertCount} experts, {types}; plan: host footprint {Gib(first?.FootprintBytes ?? 0):0.00} GiB ({(first?.FootprintBytes ?? 0) / (double)Math.Max(1, m.FileSizeBytes):0.000} × file), repacked {Gib(first?.RepackedBytes ?? 0):0.00} GiB."));
         sb.AppendLine();
-        sb.AppendLine("| mode | × file | limit MiB | result | load s | prompt tok/s | TTFT s | gen tok/s | VmHWM MiB | plan − VmHWM MiB | group peak MiB | plan × | plan advice | auto |");
+        sb.AppendLine("Picks (the shipped profile resolved for each limit; the rule behind each resolved choice):");
+        sb.AppendLine();
+        sb.AppendLine("| × file | objective | pick | rules |");
+        sb.AppendLine("|---|---|---|---|");
+        foreach (var group in section.Cells.GroupBy(c => c.Ratio).OrderByDescending(g => g.Key))
+        {
+            foreach (var (objective, pick) in group.First().Prediction.Picks)
+            {
+                sb.AppendLine(Invariant($"| {group.Key:0.00#} | {objective.ToString().ToLowerInvariant()} | {pick.Config.Label(options.Threads)} | {pick.Rules} |"));
+            }
+        }
+        sb.AppendLine();
+        sb.AppendLine("| configuration | × file | limit MiB | result | load s | prompt tok/s | TTFT s | gen tok/s | VmHWM MiB | plan − VmHWM MiB | group peak MiB | plan × | plan advice | picked by |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var c in section.Cells)
         {
             var runs = c.Runs;
             var p = c.Prediction;
-            var advice = p.AdviceByMode[c.Mode].Where(id => id.StartsWith("FM1", StringComparison.Ordinal)).ToList();
+            var advice = p.AdviceFor(c.Config).Where(id => id.StartsWith("FM1", StringComparison.Ordinal)).ToList();
+            var pickedBy = string.Join(" ", p.PickedBy(c.Config).Select(o => o.ToString().ToLowerInvariant().Substring(0, 3)));
             sb.AppendLine(Invariant(
-                $"| {RamSweepCommand.ModeText(c.Mode)} | {c.Ratio:0.00} | {c.LimitBytes / (double)(1 << 20):0} | {ResultsText(runs)} | {Seconds(Median(runs.Select(LoadSeconds)))} | {Rate(Median(runs.Select(r => r.Result?.PromptTokensPerSecond)))} | {Seconds(Median(runs.Select(PromptSeconds)))} | {TokensText(runs)} | {MiB(Median(runs.Select(r => (double?)r.Result?.PeakRssBytes)))} | {SignedMiB(Median(runs.Select(r => r.Result is { PeakRssBytes: > 0 } x ? (double?)(x.PlannedFootprintBytes - x.PeakRssBytes) : null)))} | {MiB(Median(runs.Select(r => (double?)r.CgroupPeakBytes)))} | {p.FootprintRatio:0.00} | {(advice.Count == 0 ? "–" : string.Join(" ", advice))} | {(p.AutoUsesMmap ? "mmap" : "no-mmap")} |"));
+                $"| {c.Label} | {c.Ratio:0.00#} | {c.LimitBytes / (double)(1 << 20):0} | {ResultsText(runs)} | {Seconds(Median(runs.Select(LoadSeconds)))} | {Rate(Median(runs.Select(r => r.Result?.PromptTokensPerSecond)))} | {Seconds(Median(runs.Select(PromptSeconds)))} | {TokensText(runs)} | {MiB(Median(runs.Select(r => (double?)r.Result?.PeakRssBytes)))} | {SignedMiB(Median(runs.Select(r => r.Result is { PeakRssBytes: > 0 } x ? (double?)(x.PlannedFootprintBytes - x.PeakRssBytes) : null)))} | {MiB(Median(runs.Select(r => (double?)r.CgroupPeakBytes)))} | {p.FootprintRatio:0.00} | {(advice.Count == 0 ? "–" : string.Join(" ", advice))} | {(pickedBy.Length == 0 ? "–" : pickedBy)} |"));
         }
-        var mismatches = section.Cells.SelectMany(c => c.Runs.Where(r => r.Result is not null && !SameAdvice(r.Result.Advice, c.Prediction.AdviceByMode[c.Mode]))
-            .Select(r => Invariant($"{RamSweepCommand.ModeText(c.Mode)} {c.Ratio:0.00}×: child saw limit {MiB(r.Result!.DetectedLimitBytes)} MiB and raised {string.Join(" ", r.Result.Advice)}"))).ToList();
+        var mismatches = section.Cells.SelectMany(c => c.Runs.Where(r => r.Result is not null && !SameAdvice(r.Result.Advice, c.Prediction.AdviceFor(c.Config)))
+            .Select(r => Invariant($"{c.Label} {c.Ratio:0.00#}×: child saw limit {MiB(r.Result!.DetectedLimitBytes)} MiB and raised {string.Join(" ", r.Result.Advice)}"))).ToList();
         var buffers = section.Cells.SelectMany(c => c.Runs).Select(r => r.Result).FirstOrDefault(r => r is { UsedMmap: false, Buffers.Count: > 0 });
         if (buffers is not null)
         {
@@ -159,9 +195,9 @@ internal sealed class SweepReport(RamSweepOptions options, HostInfo host, string
         sb.AppendLine(mismatches.Count == 0
             ? Invariant($"In every finished run ({finished}) the child's own HostInfo.Detect saw its group's limit and the resolved profile raised exactly the predicted advice.")
             : "Where the child's in-group resolution differed from the prediction: " + string.Join("; ", mismatches) + ".");
-        var hostAdvice = section.Cells.SelectMany(c => c.Prediction.AdviceByMode.Values.SelectMany(a => a)).Where(id => !id.StartsWith("FM1", StringComparison.Ordinal)).Distinct().OrderBy(id => id, StringComparer.Ordinal).ToList();
+        var hostAdvice = section.Cells.SelectMany(c => c.Prediction.AdviceFor(c.Config)).Where(id => !id.StartsWith("FM1", StringComparison.Ordinal)).Distinct().OrderBy(id => id, StringComparer.Ordinal).ToList();
         if (hostAdvice.Count > 0) sb.AppendLine("Host advice also raised (not in the table): " + string.Join(" ", hostAdvice) + (hostAdvice.Contains("FM2002") ? " (FM2002: a container limit decides the plan)." : "."));
-        DecisionTruth.Render(sb, section);
+        if (withTruth) DecisionTruth.Render(sb, DecisionTruth.Cells(section), withModel: false);
         var leftovers = section.Cells.SelectMany(c => c.Runs).Count(r => r.Kind != RunKind.Skipped && !r.GroupRemoved);
         if (leftovers > 0) sb.AppendLine(Invariant($"{leftovers} memory group(s) could not be removed."));
     }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using FlashMoe.Gguf;
+using FlashMoe.Profiles;
 using System.Collections.ObjectModel;
 
 namespace FlashMoe.Planning;
@@ -248,4 +249,21 @@ public static class EvidenceThresholds
 
     /// <summary>Thread count used when the host declares no core counts at all.</summary>
     public const int FallbackThreads = 4;
+
+    // ---- memory objective ----------------------------------------------------------------------
+
+    /// <summary>
+    /// n_ubatch that <c>"auto"</c> resolves to under the memory objective: the compute buffer is sized for one physical
+    /// batch (its activations and, on the output device, ubatch × vocabulary logits), so a quarter of llama.cpp's 512
+    /// shrinks it about fourfold, while the CPU's batched matrix kernels keep most of their prompt speed down to this size
+    /// (docs/evidence.md#the-memory-objective).
+    /// </summary>
+    public const int MemoryObjectiveUBatchSize = 128;
+
+    /// <summary>
+    /// The KV cache type <c>"auto"</c> resolves to under the memory objective: q8_0 holds the cache in 34 bytes per 32
+    /// values instead of 64 (f16), and is the quantized cache llama.cpp's own users treat as near-lossless; a 4-bit cache
+    /// is smaller still but costs accuracy, which a memory objective does not ask for (docs/evidence.md#the-memory-objective).
+    /// </summary>
+    public const KvCacheType MemoryObjectiveKvCacheType = KvCacheType.Q8_0;
 }

@@ -42,8 +42,9 @@ public static class ProfileResolver
         var context = ResolveContext(load.ContextSize, model, decisions);
         // llama_context clamps n_batch to n_ctx and n_ubatch to n_batch (src/llama-context.cpp).
         var batch = Math.Max(1, Math.Min(context, load.BatchSize > 0 ? load.BatchSize : LoadDefaults.BatchSize));
-        var ubatch = Math.Max(1, Math.Min(batch, load.UBatchSize > 0 ? load.UBatchSize : LoadDefaults.UBatchSize));
+        var ubatch = ResolveUBatch(load.UBatchSize, batch, profile.Objective, decisions);
         var flashAttention = ResolveFlashAttention(load, decisions);
+        var kvCache = ResolveKvCache(load.KvCache, flashAttention, profile.Objective, decisions);
 
         var explicitOverrides = load.TensorOverrides.ToList();
         var overrides = explicitOverrides.Concat(LlamaPlacement.ExpertsOnCpuOverrides(load.ExpertsOnCpu)).ToEquatableArray();
@@ -59,8 +60,8 @@ public static class ProfileResolver
             BatchSize = batch,
             UBatchSize = ubatch,
             FlashAttention = flashAttention,
-            TypeK = load.KvCache.K,
-            TypeV = load.KvCache.V,
+            TypeK = kvCache.K,
+            TypeV = kvCache.V,
             Repack = load.Repack,
             KvOffload = load.KvOffload,
             SwaFull = load.SwaFull,
@@ -208,6 +209,46 @@ public static class ProfileResolver
                     EquatableArray<DecisionFigure>.Empty));
                 return true;
         }
+    }
+
+    private static int ResolveUBatch(int requested, int batch, Objective objective, List<Decision> decisions)
+    {
+        // llama_context clamps n_ubatch to n_batch (src/llama-context.cpp).
+        if (requested != LoadOptions.AutoUBatchSize) return Math.Max(1, Math.Min(batch, requested));
+        var figures = EquatableArray.Create(new DecisionFigure("batch", batch, "tokens"));
+        if (objective == Objective.Memory)
+        {
+            var small = Math.Max(1, Math.Min(batch, EvidenceThresholds.MemoryObjectiveUBatchSize));
+            decisions.Add(new Decision("load.ubatchSize", small.ToString(CultureInfo.InvariantCulture), "ubatch.memory-objective", Invariant.Text(
+                $"objective memory: the compute buffer is sized for one physical batch, so {small} instead of {LoadDefaults.UBatchSize} tokens shrinks it about {LoadDefaults.UBatchSize / (double)small:0.#} ×, at some prompt speed (docs/evidence.md#the-memory-objective)"),
+                figures));
+            return small;
+        }
+        var value = Math.Max(1, Math.Min(batch, LoadDefaults.UBatchSize));
+        decisions.Add(new Decision("load.ubatchSize", value.ToString(CultureInfo.InvariantCulture), "ubatch.default",
+            Invariant.Text($"objective {Invariant.Lower(objective)}: llama.cpp's physical batch of {LoadDefaults.UBatchSize} tokens (capped by the batch), where prompt processing runs at full speed"),
+            figures));
+        return value;
+    }
+
+    private static KvCacheSpec ResolveKvCache(KvCacheSpec? requested, bool flashAttention, Objective objective, List<Decision> decisions)
+    {
+        if (requested is not null) return requested;
+        if (objective != Objective.Memory)
+        {
+            decisions.Add(new Decision("load.kvCache", "f16/f16", "kv-cache.default",
+                Invariant.Text($"objective {Invariant.Lower(objective)}: llama.cpp's f16 cache, exact and the fastest to read"), EquatableArray<DecisionFigure>.Empty));
+            return KvCacheSpec.Default;
+        }
+        var small = EvidenceThresholds.MemoryObjectiveKvCacheType;
+        // llama.cpp refuses a quantized V cache without flash attention; K can be quantized either way.
+        var spec = new KvCacheSpec(small, flashAttention ? small : LoadDefaults.CacheType);
+        decisions.Add(new Decision("load.kvCache", Invariant.Lower(spec.K) + "/" + Invariant.Lower(spec.V), "kv-cache.memory-objective",
+            flashAttention
+                ? "objective memory: a q8_0 cache takes 34 bytes per 32 values instead of 64 (f16), close to half, and stays near-lossless (docs/evidence.md#the-memory-objective)"
+                : "objective memory: a q8_0 K cache (34 bytes per 32 values instead of 64); V stays f16 because a quantized V cache needs flash attention, which is off (docs/evidence.md#the-memory-objective)",
+            EquatableArray<DecisionFigure>.Empty));
+        return spec;
     }
 
     private static EquatableArray<float> ExplicitSplits(IReadOnlyList<GpuSpec> gpus)

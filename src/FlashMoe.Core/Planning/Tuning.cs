@@ -75,12 +75,13 @@ public static class Tuning
         if (loadWinner is null) throw new ArgumentNullException(nameof(loadWinner));
         if (original is null) throw new ArgumentNullException(nameof(original));
         var flash = original.Load.FlashAttention == AutoSwitch.Auto ? new[] { AutoSwitch.On, AutoSwitch.Off } : new[] { loadWinner.Load.FlashAttention };
-        var ubatches = new[] { loadWinner.Load.UBatchSize, 256, 512 }.Where(u => u > 0 && u <= Math.Max(1, loadWinner.Load.BatchSize)).Distinct().ToArray();
-        var kvTypes = new List<KvCacheSpec> { loadWinner.Load.KvCache };
-        if (original.Objective == Objective.Memory && !loadWinner.Load.KvCache.Equals(new KvCacheSpec(KvCacheType.Q8_0, KvCacheType.Q8_0)))
-        {
-            kvTypes.Add(new KvCacheSpec(KvCacheType.Q8_0, KvCacheType.Q8_0));
-        }
+        // The winner's ubatch and KV types are concrete (the load stage fixed what "auto" resolved to).
+        var smallest = original.Objective == Objective.Memory ? EvidenceThresholds.MemoryObjectiveUBatchSize : 256;
+        var ubatches = new[] { loadWinner.Load.UBatchSize, smallest, LoadDefaults.UBatchSize }.Where(u => u > 0 && u <= Math.Max(1, loadWinner.Load.BatchSize)).Distinct().ToArray();
+        var winnerKv = loadWinner.Load.KvCache ?? KvCacheSpec.Default;
+        var kvTypes = new List<KvCacheSpec> { winnerKv };
+        var memoryKv = new KvCacheSpec(EvidenceThresholds.MemoryObjectiveKvCacheType, EvidenceThresholds.MemoryObjectiveKvCacheType);
+        if (original.Objective == Objective.Memory && !winnerKv.Equals(memoryKv)) kvTypes.Add(memoryKv);
 
         var list = new List<TuneCandidate>();
         foreach (var fa in flash)
@@ -220,6 +221,8 @@ public static class Tuning
             {
                 Mmap = resolved.Options.UseMmap ? AutoSwitch.On : AutoSwitch.Off,
                 FlashAttention = resolved.Options.FlashAttention ? AutoSwitch.On : AutoSwitch.Off,
+                UBatchSize = resolved.Options.UBatchSize,
+                KvCache = new KvCacheSpec(resolved.Options.TypeK, resolved.Options.TypeV),
             },
         };
 

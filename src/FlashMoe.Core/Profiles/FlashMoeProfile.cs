@@ -227,9 +227,12 @@ public enum ModelArchitecture
 /// <param name="BatchThreads">Prompt-processing threads.</param>
 /// <param name="ContextSize">n_ctx in tokens.</param>
 /// <param name="BatchSize">n_batch (logical batch).</param>
-/// <param name="UBatchSize">n_ubatch (physical batch; sizes the compute buffer).</param>
+/// <param name="UBatchSize">
+/// n_ubatch (physical batch; sizes the compute buffer), or <see cref="AutoUBatchSize"/> (<c>"auto"</c>): decided from the
+/// objective when the profile is resolved.
+/// </param>
 /// <param name="FlashAttention">Flash attention.</param>
-/// <param name="KvCache">KV cache types.</param>
+/// <param name="KvCache">KV cache types, or null (<c>"auto"</c>): decided from the objective when the profile is resolved.</param>
 /// <param name="Repack">Allow CPU weight repacking (llama.cpp <c>use_extra_bufts</c>).</param>
 /// <param name="KvOffload">Keep the KV cache of offloaded layers on the GPU.</param>
 /// <param name="SwaFull">
@@ -248,11 +251,14 @@ public sealed record LoadOptions(
     int BatchSize,
     int UBatchSize,
     AutoSwitch FlashAttention,
-    KvCacheSpec KvCache,
+    KvCacheSpec? KvCache,
     bool Repack = LoadDefaults.Repack,
     bool KvOffload = LoadDefaults.KvOffload,
     bool SwaFull = LoadDefaults.SwaFull)
 {
+    /// <summary><see cref="UBatchSize"/> value meaning <c>"auto"</c>.</summary>
+    public const int AutoUBatchSize = 0;
+
     /// <summary>Defaults for every option (what an empty <c>load</c> object means).</summary>
     public static LoadOptions Default { get; } = new(
         Mmap: AutoSwitch.Auto,
@@ -264,9 +270,9 @@ public sealed record LoadOptions(
         BatchThreads: ThreadCount.Physical,
         ContextSize: LoadDefaults.ContextSize,
         BatchSize: LoadDefaults.BatchSize,
-        UBatchSize: LoadDefaults.UBatchSize,
+        UBatchSize: AutoUBatchSize,
         FlashAttention: AutoSwitch.Auto,
-        KvCache: KvCacheSpec.Default);
+        KvCache: null);
 }
 
 /// <summary>A named profile: hardware + model + load options + objective.</summary>

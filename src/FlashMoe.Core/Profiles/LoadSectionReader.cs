@@ -46,9 +46,9 @@ internal static class LoadSectionReader
                 case "batchThreads": batchThreads = ReadThreadCount(reader, p.Value, path) ?? batchThreads; break;
                 case "contextSize": contextSize = reader.ReadInt(p.Value, path, 1, int.MaxValue) ?? contextSize; break;
                 case "batchSize": batchSize = reader.ReadInt(p.Value, path, 1, int.MaxValue) ?? batchSize; break;
-                case "ubatchSize": ubatchSize = reader.ReadInt(p.Value, path, 1, int.MaxValue) ?? ubatchSize; break;
+                case "ubatchSize": ubatchSize = ReadUBatchSize(reader, p.Value, path) ?? ubatchSize; break;
                 case "flashAttention": flashAttention = ReadAutoSwitch(reader, p.Value, path) ?? flashAttention; break;
-                case "kvCache": kvCache = ReadKvCache(reader, p.Value, path); break;
+                case "kvCache": kvCache = ReadKvCache(reader, p.Value, path, kvCache); break;
                 case "repack": repack = reader.ReadBool(p.Value, path) ?? repack; break;
                 case "kvOffload": kvOffload = reader.ReadBool(p.Value, path) ?? kvOffload; break;
                 case "swaFull": swaFull = reader.ReadBool(p.Value, path) ?? swaFull; break;
@@ -112,12 +112,22 @@ internal static class LoadSectionReader
         }
     }
 
-    private static KvCacheSpec ReadKvCache(ProfileValueReader reader, JsonNode value, string path)
+    private static int? ReadUBatchSize(ProfileValueReader reader, JsonNode value, string path)
     {
+        if (value is JsonString { Value: "auto" }) return LoadOptions.AutoUBatchSize;
+        if (value is JsonNumber) return reader.ReadInt(value, path, 1, int.MaxValue);
+        reader.ReportType(value, path, "a token count (integer ≥ 1) or \"auto\"");
+        return null;
+    }
+
+    /// <summary>The KV cache types; null for <c>"auto"</c> (and, after a reported error, the default it stays at).</summary>
+    private static KvCacheSpec? ReadKvCache(ProfileValueReader reader, JsonNode value, string path, KvCacheSpec? current)
+    {
+        if (value is JsonString { Value: "auto" }) return null;
         if (value is not JsonObject obj)
         {
-            reader.ReportType(value, path, "an object such as { \"k\": \"f16\", \"v\": \"f16\" }");
-            return KvCacheSpec.Default;
+            reader.ReportType(value, path, "\"auto\" or an object such as { \"k\": \"q8_0\", \"v\": \"q8_0\" }");
+            return current;
         }
         var k = KvCacheSpec.Default.K;
         var v = KvCacheSpec.Default.V;

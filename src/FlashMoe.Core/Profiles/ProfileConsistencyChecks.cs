@@ -67,13 +67,13 @@ internal static class ProfileConsistencyChecks
         }
 
         // FM0007
-        if (ProfileSchema.IsQuantized(load.KvCache.V) && load.FlashAttention == AutoSwitch.Off)
+        if (load.KvCache is { } kvCache && ProfileSchema.IsQuantized(kvCache.V) && load.FlashAttention == AutoSwitch.Off)
         {
             var at = reader.Find("load.kvCache.v") ?? reader.Find("load.flashAttention");
             if (at is { } span)
             {
                 reader.Report(DiagnosticCatalog.QuantizedVCacheWithoutFlashAttention, span,
-                    ProfileSchema.KvCacheTypeNames.First(n => n.Value == load.KvCache.V).Key);
+                    ProfileSchema.KvCacheTypeNames.First(n => n.Value == kvCache.V).Key);
             }
         }
 

@@ -103,12 +103,20 @@ public static class ProfileWriter
         WriteThreads(w, "batchThreads", l.BatchThreads);
         w.WriteNumber("contextSize", l.ContextSize);
         w.WriteNumber("batchSize", l.BatchSize);
-        w.WriteNumber("ubatchSize", l.UBatchSize);
+        if (l.UBatchSize == LoadOptions.AutoUBatchSize) w.WriteString("ubatchSize", "auto");
+        else w.WriteNumber("ubatchSize", l.UBatchSize);
         WriteSwitch(w, "flashAttention", l.FlashAttention);
-        w.WritePropertyName("kvCache").WriteStartObject();
-        w.WriteString("k", Name(ProfileSchema.KvCacheTypeNames, l.KvCache.K));
-        w.WriteString("v", Name(ProfileSchema.KvCacheTypeNames, l.KvCache.V));
-        w.WriteEndObject();
+        if (l.KvCache is null)
+        {
+            w.WriteString("kvCache", "auto");
+        }
+        else
+        {
+            w.WritePropertyName("kvCache").WriteStartObject();
+            w.WriteString("k", Name(ProfileSchema.KvCacheTypeNames, l.KvCache.K));
+            w.WriteString("v", Name(ProfileSchema.KvCacheTypeNames, l.KvCache.V));
+            w.WriteEndObject();
+        }
         w.WriteBoolean("repack", l.Repack);
         w.WriteBoolean("kvOffload", l.KvOffload);
         w.WriteEndObject();

@@ -139,7 +139,7 @@ internal static class PlanCommand
         {
             if (flags.TryGetValue(flag, out var value)) load[property] = Value(value);
         }
-        if (flags.TryGetValue("--kv-cache", out var kv)) load["kvCache"] = new JsonObject { ["k"] = kv, ["v"] = kv };
+        if (flags.TryGetValue("--kv-cache", out var kv)) load["kvCache"] = kv == "auto" ? JsonValue.Create(kv) : new JsonObject { ["k"] = kv, ["v"] = kv };
         var profile = new JsonObject
         {
             ["hardware"] = hardware,
@@ -220,11 +220,11 @@ internal sealed class LoadFlags
             ["--batch-threads"] = ("load.batchThreads: a count, physical or logical.", "N|physical|logical"),
             ["--context"] = ("load.contextSize (0 = the model's).", "N"),
             ["--batch"] = ("load.batchSize.", "N"),
-            ["--ubatch"] = ("load.ubatchSize.", "N"),
+            ["--ubatch"] = ("load.ubatchSize: a token count or auto.", "N"),
             ["--flash-attention"] = ("load.flashAttention: true, false or auto.", "auto|true|false"),
             ["--repack"] = ("load.repack: true or false.", "true|false"),
             ["--kv-offload"] = ("load.kvOffload: true or false.", "true|false"),
-            ["--kv-cache"] = ("load.kvCache k and v: f16, q8_0, q4_0, … (see the profile format).", "TYPE"),
+            ["--kv-cache"] = ("load.kvCache k and v: f16, q8_0, q4_0, … (see the profile format), or auto.", "TYPE"),
             ["--ram-gib"] = ("hardware.ramGiB of the declared hardware (default: this machine's RAM).", "GIB"),
             ["--objective"] = ("objective: throughput, latency or memory.", "NAME"),
         };
