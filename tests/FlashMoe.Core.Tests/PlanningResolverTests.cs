@@ -102,6 +102,70 @@ public class PlanningResolverTests
         Assert.Equal(32, ProfileResolver.Resolve(small, BigQ8.Value, SweepHost(small, BigQ8.Value.FileSizeBytes, 1.5)).Options.UBatchSize);
     }
 
+    /// <summary>The no-mmap need of the Q8_0 model at a given ubatch and KV type (context 2048), to place a limit between two settings.</summary>
+    private static long NeedAt(int ubatch, KvCacheType kv)
+    {
+        var profile = Profile(64, o => o with { ContextSize = 2048, UBatchSize = ubatch, KvCache = new KvCacheSpec(kv, kv) });
+        return ProfileResolver.Resolve(profile, BigQ8.Value, SweepHost(profile, BigQ8.Value.FileSizeBytes, 3)).Plan.Host.NoMmapNeedBytes;
+    }
+
+    private static ResolvedProfile AtLimit(long limitBytes, Func<LoadOptions, LoadOptions>? load = null, Objective objective = Objective.Throughput)
+    {
+        var profile = Profile(64, o => (load ?? (x => x))(o with { ContextSize = 2048 }), objective: objective);
+        return ProfileResolver.Resolve(profile, BigQ8.Value, SweepHost(profile, limitBytes, 1.0));
+    }
+
+    [Fact]
+    public void Auto_ubatch_shrinks_to_the_largest_that_fits_when_the_default_leaves_the_host_short()
+    {
+        var need512 = NeedAt(512, KvCacheType.F16);
+        var need256 = NeedAt(256, KvCacheType.F16);
+        Assert.True(need256 < need512);
+
+        var r = AtLimit((need512 + need256) / 2);
+        Assert.Equal((256, KvCacheType.F16), (r.Options.UBatchSize, r.Options.TypeK));
+        Assert.True(r.Plan.Host.NoMmapFits);
+        var decision = r.DecisionFor("load.ubatchSize")!;
+        Assert.Equal("ubatch.fit", decision.RuleId);
+        Assert.Contains(decision.Figures, f => f.Name == "usable RAM");
+        Assert.Equal("kv-cache.default", r.DecisionFor("load.kvCache")!.RuleId);
+
+        // With room for the default nothing shrinks.
+        Assert.Equal(512, AtLimit(need512 + Units.MiB).Options.UBatchSize);
+    }
+
+    [Fact]
+    public void The_kv_cache_shrinks_after_the_ubatch_and_only_when_left_to_auto()
+    {
+        var need128 = NeedAt(128, KvCacheType.F16);
+        var need128Q8 = NeedAt(128, KvCacheType.Q8_0);
+        Assert.True(need128Q8 < need128);
+        var limit = (need128 + need128Q8) / 2;
+
+        var r = AtLimit(limit);
+        Assert.Equal((128, KvCacheType.Q8_0, KvCacheType.Q8_0), (r.Options.UBatchSize, r.Options.TypeK, r.Options.TypeV));
+        Assert.Equal("kv-cache.fit", r.DecisionFor("load.kvCache")!.RuleId);
+        Assert.True(r.Plan.Host.NoMmapFits);
+
+        // A written cache type stays; only the ubatch moves.
+        var written = AtLimit(limit, o => o with { KvCache = KvCacheSpec.Default });
+        Assert.Equal((128, KvCacheType.F16), (written.Options.UBatchSize, written.Options.TypeK));
+        Assert.Null(written.DecisionFor("load.kvCache"));
+        // A written ubatch stays; only the cache moves.
+        var writtenUBatch = AtLimit(limit, o => o with { UBatchSize = 512 });
+        Assert.Equal((512, KvCacheType.Q8_0), (writtenUBatch.Options.UBatchSize, writtenUBatch.Options.TypeK));
+    }
+
+    [Fact]
+    public void When_nothing_fits_auto_takes_the_smallest_ubatch_and_cache()
+    {
+        var r = AtLimit(BigQ8.Value.FileSizeBytes / 2);
+        Assert.Equal((128, KvCacheType.Q8_0, KvCacheType.Q8_0), (r.Options.UBatchSize, r.Options.TypeK, r.Options.TypeV));
+        Assert.True(r.Options.UseMmap);
+        Assert.Contains("even at the smallest setting", r.DecisionFor("load.ubatchSize")!.Reason, StringComparison.Ordinal);
+        Assert.Contains(r.Advice, a => a.Id == "FM1003");
+    }
+
     [Fact]
     public void Model_larger_than_the_ram_limit_resolves_to_mmap_with_FM1003()
     {

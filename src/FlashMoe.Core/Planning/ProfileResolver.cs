@@ -42,9 +42,9 @@ public static class ProfileResolver
         var context = ResolveContext(load.ContextSize, model, decisions);
         // llama_context clamps n_batch to n_ctx and n_ubatch to n_batch (src/llama-context.cpp).
         var batch = Math.Max(1, Math.Min(context, load.BatchSize > 0 ? load.BatchSize : LoadDefaults.BatchSize));
-        var ubatch = ResolveUBatch(load.UBatchSize, batch, profile.Objective, decisions);
         var flashAttention = ResolveFlashAttention(load, decisions);
-        var kvCache = ResolveKvCache(load.KvCache, flashAttention, profile.Objective, decisions);
+        var preferredUBatch = PreferredUBatch(load.UBatchSize, batch, profile.Objective);
+        var preferredKv = PreferredKvCache(load.KvCache, flashAttention, profile.Objective);
 
         var explicitOverrides = load.TensorOverrides.ToList();
         var overrides = explicitOverrides.Concat(LlamaPlacement.ExpertsOnCpuOverrides(load.ExpertsOnCpu)).ToEquatableArray();
@@ -58,10 +58,10 @@ public static class ProfileResolver
             BatchThreads = batchThreads,
             ContextSize = context,
             BatchSize = batch,
-            UBatchSize = ubatch,
+            UBatchSize = preferredUBatch.Value,
             FlashAttention = flashAttention,
-            TypeK = kvCache.K,
-            TypeV = kvCache.V,
+            TypeK = preferredKv.Value.K,
+            TypeV = preferredKv.Value.V,
             Repack = load.Repack,
             KvOffload = load.KvOffload,
             SwaFull = load.SwaFull,
@@ -70,11 +70,12 @@ public static class ProfileResolver
         };
 
         var prepared = new PreparedModel(model, overrides, host.Gpus.Count);
-        var gpuLayers = ResolveGpuLayers(load.GpuLayers, prepared, baseOptions, host, decisions);
-        baseOptions = baseOptions with { GpuLayerCount = gpuLayers };
-
-        // The host footprint does not depend on the load mode, so one no-mmap plan decides mmap "auto".
-        var noMmapPlan = MemoryPlanner.Plan(prepared, baseOptions, host);
+        // The host footprint does not depend on the load mode, so one no-mmap plan decides mmap "auto". When the
+        // objective's ubatch and KV cache leave it short of RAM, what "auto" left open shrinks until it fits.
+        var fitted = FitBatchAndCache(load, profile.Objective, preferredUBatch, preferredKv, flashAttention, prepared, baseOptions, host);
+        decisions.AddRange(fitted.Decisions);
+        baseOptions = fitted.Options;
+        var noMmapPlan = fitted.NoMmapPlan;
         var useMmap = ResolveMmap(load.Mmap, profile.Objective, noMmapPlan, host, decisions);
         var options = baseOptions with { UseMmap = useMmap };
         var plan = useMmap ? MemoryPlanner.Plan(prepared, options, host) : noMmapPlan;
@@ -211,44 +212,141 @@ public static class ProfileResolver
         }
     }
 
-    private static int ResolveUBatch(int requested, int batch, Objective objective, List<Decision> decisions)
+    /// <summary>A value with the decision that chose it (null when the profile wrote the value).</summary>
+    private readonly struct Chosen<T>
+    {
+        public Chosen(T value, Decision? decision)
+        {
+            Value = value;
+            Decision = decision;
+        }
+
+        public T Value { get; }
+        public Decision? Decision { get; }
+    }
+
+    private sealed class FittedOptions
+    {
+        public FittedOptions(ResolvedLoadOptions options, MemoryPlan noMmapPlan, List<Decision> decisions)
+        {
+            Options = options;
+            NoMmapPlan = noMmapPlan;
+            Decisions = decisions;
+        }
+
+        public ResolvedLoadOptions Options { get; }
+        public MemoryPlan NoMmapPlan { get; }
+        public List<Decision> Decisions { get; }
+    }
+
+    private static Chosen<int> PreferredUBatch(int requested, int batch, Objective objective)
     {
         // llama_context clamps n_ubatch to n_batch (src/llama-context.cpp).
-        if (requested != LoadOptions.AutoUBatchSize) return Math.Max(1, Math.Min(batch, requested));
+        if (requested != LoadOptions.AutoUBatchSize) return new Chosen<int>(Math.Max(1, Math.Min(batch, requested)), null);
         var figures = EquatableArray.Create(new DecisionFigure("batch", batch, "tokens"));
         if (objective == Objective.Memory)
         {
             var small = Math.Max(1, Math.Min(batch, EvidenceThresholds.MemoryObjectiveUBatchSize));
-            decisions.Add(new Decision("load.ubatchSize", small.ToString(CultureInfo.InvariantCulture), "ubatch.memory-objective", Invariant.Text(
+            return new Chosen<int>(small, new Decision("load.ubatchSize", small.ToString(CultureInfo.InvariantCulture), "ubatch.memory-objective", Invariant.Text(
                 $"objective memory: the compute buffer is sized for one physical batch, so {small} instead of {LoadDefaults.UBatchSize} tokens shrinks it about {LoadDefaults.UBatchSize / (double)small:0.#} ×, at some prompt speed (docs/evidence.md#the-memory-objective)"),
                 figures));
-            return small;
         }
         var value = Math.Max(1, Math.Min(batch, LoadDefaults.UBatchSize));
-        decisions.Add(new Decision("load.ubatchSize", value.ToString(CultureInfo.InvariantCulture), "ubatch.default",
+        return new Chosen<int>(value, new Decision("load.ubatchSize", value.ToString(CultureInfo.InvariantCulture), "ubatch.default",
             Invariant.Text($"objective {Invariant.Lower(objective)}: llama.cpp's physical batch of {LoadDefaults.UBatchSize} tokens (capped by the batch), where prompt processing runs at full speed"),
             figures));
-        return value;
     }
 
-    private static KvCacheSpec ResolveKvCache(KvCacheSpec? requested, bool flashAttention, Objective objective, List<Decision> decisions)
+    private static Chosen<KvCacheSpec> PreferredKvCache(KvCacheSpec? requested, bool flashAttention, Objective objective)
     {
-        if (requested is not null) return requested;
+        if (requested is not null) return new Chosen<KvCacheSpec>(requested, null);
         if (objective != Objective.Memory)
         {
-            decisions.Add(new Decision("load.kvCache", "f16/f16", "kv-cache.default",
+            return new Chosen<KvCacheSpec>(KvCacheSpec.Default, new Decision("load.kvCache", "f16/f16", "kv-cache.default",
                 Invariant.Text($"objective {Invariant.Lower(objective)}: llama.cpp's f16 cache, exact and the fastest to read"), EquatableArray<DecisionFigure>.Empty));
-            return KvCacheSpec.Default;
         }
-        var small = EvidenceThresholds.MemoryObjectiveKvCacheType;
-        // llama.cpp refuses a quantized V cache without flash attention; K can be quantized either way.
-        var spec = new KvCacheSpec(small, flashAttention ? small : LoadDefaults.CacheType);
-        decisions.Add(new Decision("load.kvCache", Invariant.Lower(spec.K) + "/" + Invariant.Lower(spec.V), "kv-cache.memory-objective",
+        var spec = SmallKvCache(flashAttention);
+        return new Chosen<KvCacheSpec>(spec, new Decision("load.kvCache", KvText(spec), "kv-cache.memory-objective",
             flashAttention
                 ? "objective memory: a q8_0 cache takes 34 bytes per 32 values instead of 64 (f16), close to half, and stays near-lossless (docs/evidence.md#the-memory-objective)"
                 : "objective memory: a q8_0 K cache (34 bytes per 32 values instead of 64); V stays f16 because a quantized V cache needs flash attention, which is off (docs/evidence.md#the-memory-objective)",
             EquatableArray<DecisionFigure>.Empty));
-        return spec;
+    }
+
+    /// <summary>The smaller cache: q8_0 K, and q8_0 V where flash attention allows a quantized V cache.</summary>
+    private static KvCacheSpec SmallKvCache(bool flashAttention)
+    {
+        var small = EvidenceThresholds.MemoryObjectiveKvCacheType;
+        return new KvCacheSpec(small, flashAttention ? small : LoadDefaults.CacheType);
+    }
+
+    private static string KvText(KvCacheSpec spec) => Invariant.Lower(spec.K) + "/" + Invariant.Lower(spec.V);
+
+    /// <summary>
+    /// Resolves gpuLayers and plans without mmap for the objective's ubatch and KV cache; when that plan leaves the host
+    /// short (no-mmap does not fit) and the profile left ubatch or the KV cache to "auto", tries smaller ones in turn —
+    /// ubatch halved down to <see cref="EvidenceThresholds.MemoryObjectiveUBatchSize"/>, then a q8_0 cache — and keeps
+    /// the first that fits, else the smallest. Generation speed does not depend on the ubatch, and under memory pressure
+    /// every MiB of compute buffer or cache is taken from the page cache the weights need: a load whose anonymous memory
+    /// nearly fills the limit is OOM-killed where a smaller one runs (docs/evidence.md#the-memory-objective).
+    /// </summary>
+    private static FittedOptions FitBatchAndCache(LoadOptions load, Objective objective, Chosen<int> preferredUBatch, Chosen<KvCacheSpec> preferredKv,
+        bool flashAttention, PreparedModel prepared, ResolvedLoadOptions baseOptions, HostFacts host)
+    {
+        var steps = new List<(int UBatch, KvCacheSpec Kv)> { (preferredUBatch.Value, preferredKv.Value) };
+        if (load.UBatchSize == LoadOptions.AutoUBatchSize)
+        {
+            for (var u = preferredUBatch.Value / 2; u >= EvidenceThresholds.MemoryObjectiveUBatchSize; u /= 2) steps.Add((u, preferredKv.Value));
+        }
+        var smallKv = SmallKvCache(flashAttention);
+        if (load.KvCache is null && !preferredKv.Value.Equals(smallKv)) steps.Add((steps[steps.Count - 1].UBatch, smallKv));
+
+        FittedOptions? fitted = null;
+        MemoryPlan? first = null;
+        foreach (var (ubatch, kv) in steps)
+        {
+            var scratch = new List<Decision>();
+            var options = baseOptions with { UBatchSize = ubatch, TypeK = kv.K, TypeV = kv.V };
+            options = options with { GpuLayerCount = ResolveGpuLayers(load.GpuLayers, prepared, options, host, scratch) };
+            var plan = MemoryPlanner.Plan(prepared, options, host);
+            first ??= plan;
+            fitted = new FittedOptions(options, plan, scratch);
+            if (plan.Host.NoMmapFits) break;
+        }
+
+        var chosen = fitted!;
+        var decisions = new List<Decision>();
+        var shrunk = chosen.Options.UBatchSize != preferredUBatch.Value || chosen.Options.TypeK != preferredKv.Value.K || chosen.Options.TypeV != preferredKv.Value.V;
+        var figures = shrunk
+            ? EquatableArray.Create(
+                new DecisionFigure(Invariant.Text($"footprint at ubatch {preferredUBatch.Value}, KV {KvText(preferredKv.Value)}"), Math.Round(Units.ToGiB(first!.Host.FootprintBytes), 3), "GiB"),
+                new DecisionFigure("footprint as chosen", Math.Round(Units.ToGiB(chosen.NoMmapPlan.Host.FootprintBytes), 3), "GiB"),
+                new DecisionFigure("usable RAM", Math.Round(Units.ToGiB(chosen.NoMmapPlan.Host.UsableBytes), 3), "GiB"))
+            : EquatableArray<DecisionFigure>.Empty;
+        var fits = chosen.NoMmapPlan.Host.NoMmapFits;
+        var why = fits
+            ? Invariant.Text($"at ubatch {preferredUBatch.Value} with a {KvText(preferredKv.Value)} cache the host footprint does not fit ({first!.Host.FootprintRatio:F2} ×); this is the largest setting with which it does ({chosen.NoMmapPlan.Host.FootprintRatio:F2} ×), so no-mmap can run and mmap keeps the weights' pages (generation speed does not depend on the ubatch)")
+            : Invariant.Text($"the host footprint does not fit RAM even at the smallest setting ({chosen.NoMmapPlan.Host.FootprintRatio:F2} ×): the smallest compute buffer and cache leave the most page cache for the weights (a load whose anonymous memory nearly fills the limit is killed)");
+
+        if (chosen.Options.UBatchSize != preferredUBatch.Value)
+        {
+            decisions.Add(new Decision("load.ubatchSize", chosen.Options.UBatchSize.ToString(CultureInfo.InvariantCulture), "ubatch.fit", why + " (docs/evidence.md#the-memory-objective)", figures));
+        }
+        else if (preferredUBatch.Decision is { } ubatchDecision)
+        {
+            decisions.Add(ubatchDecision);
+        }
+        var chosenKv = new KvCacheSpec(chosen.Options.TypeK, chosen.Options.TypeV);
+        if (!chosenKv.Equals(preferredKv.Value))
+        {
+            decisions.Add(new Decision("load.kvCache", KvText(chosenKv), "kv-cache.fit", why + " (docs/evidence.md#the-memory-objective)", figures));
+        }
+        else if (preferredKv.Decision is { } kvDecision)
+        {
+            decisions.Add(kvDecision);
+        }
+        decisions.AddRange(chosen.Decisions);
+        return new FittedOptions(chosen.Options, chosen.NoMmapPlan, decisions);
     }
 
     private static EquatableArray<float> ExplicitSplits(IReadOnlyList<GpuSpec> gpus)
