@@ -3,7 +3,7 @@
 # task (tasks/net8.0, ReadyToRun unless FLASHMOE_READY_TO_RUN=false) on measure.sh's consumer (5 profiles, sparse
 # 121 GiB MoE), run by JitProbe with the SDK's own MSBuild assemblies. Unlike a timing, the count does not depend on
 # machine load, so it is the figure to compare between builds of the task.
-#   benchmarks/build-check/jit-count.sh [top-N] [runs]      (defaults 25 and 2; run 2+ are warm, timed only)
+#   benchmarks/build-check/jit-count.sh [top-N] [runs]      (defaults 25 and 2; run 2+ are warm, timed, not counted)
 # Prints the methods compiled after the probe's marker (the check's), by tier and by assembly/generic type (nothing
 # left out: the probe's own engine methods are a group of their own), the top-N generic types, then each run's time
 # and the load average. The JIT log is kept in the work folder (FLASHMOE_MEASURE_DIR keeps it).
@@ -33,8 +33,8 @@ DOTNET_JitDisasmSummary=1 DOTNET_JitStdOutFile="$log" dotnet "$probe" "$tasks" "
   | sed 's/ \[.*//' | cut -c1-160
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# Each line: "   N: JIT compiled Type:Method(args) [Tier, IL size=..., code size=...]". Split at the probe's marker.
-awk '/FirstCheckStartsHere/ {seen=1; next} seen' "$log" >"$work/jit.check.log"
+# Each line: "   N: JIT compiled Type:Method(args) [Tier, IL size=..., code size=...]". Cut at the probe's two markers.
+awk '/FirstCheckEndsHere/ {exit} /FirstCheckStartsHere/ {seen=1; next} seen' "$log" >"$work/jit.check.log"
 echo "JIT log: $log ($(grep -c 'JIT compiled' "$log") methods in the whole process)"
 echo "methods JIT-compiled during the first check: $(grep -c 'JIT compiled' "$work/jit.check.log")"
 echo "by tier (Tier1/OSR are background re-compilations of hot code, timing-dependent):"

@@ -13,7 +13,7 @@ namespace FlashMoe.JitProbe;
 /// <summary>
 /// Usage: JitProbe &lt;tasks-dir&gt; &lt;msbuild-dir&gt; &lt;project-dir&gt; &lt;profile-file&gt; [runs]. Runs the task with the
 /// parameters build/FlashMoe.targets passes (plan and cache under obj/jit-probe), deleting the cache before each run
-/// so every run is a full check. Prints each run's time; the JIT log marks where the first run starts.
+/// so every run is a full check. Prints each run's time; the JIT log marks where the first run starts and ends.
 /// FLASHMOE_PROBE_MESSAGES=1 also prints every message the task logs, with the milliseconds since its run started
 /// (where a cold run's time goes: header read, plan file, pictures, cache).
 /// </summary>
@@ -63,10 +63,12 @@ internal static class Program
             var cache = Path.Combine(outputDirectory, "flashmoe.check.cache");
             Set(task, "CachePath", cache);
             File.Delete(cache);
+            // After the parameters are set (MSBuild's work, through reflection stubs the runtime may or may not emit).
             if (run == 1) FirstCheckStartsHere();
             var stopwatch = Stopwatch.StartNew();
             engine.RunStarted = stopwatch;
             ok &= task.Execute();
+            if (run == 1) FirstCheckEndsHere();
             Console.WriteLine($"run {run}: Execute {stopwatch.Elapsed.TotalMilliseconds:F1} ms, {engine.Warnings} warning(s), {engine.Errors} error(s)");
             engine.Warnings = engine.Errors = 0;
         }
@@ -76,6 +78,10 @@ internal static class Program
     /// <summary>Its own JIT entry in the log: everything compiled after it belongs to the check (jit-count.sh splits there).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void FirstCheckStartsHere() { }
+
+    /// <summary>Its own JIT entry after the first run: what follows (the warm runs) is not counted.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FirstCheckEndsHere() { }
 
     private static void Set(object task, string property, object value) =>
         task.GetType().GetProperty(property)!.SetValue(task, value);
