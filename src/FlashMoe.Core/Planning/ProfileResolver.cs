@@ -225,6 +225,18 @@ public static class ProfileResolver
         public Decision? Decision { get; }
     }
 
+    private sealed class FitStep
+    {
+        public FitStep(int ubatch, KvCacheSpec kv)
+        {
+            UBatch = ubatch;
+            Kv = kv;
+        }
+
+        public int UBatch { get; }
+        public KvCacheSpec Kv { get; }
+    }
+
     private sealed class FittedOptions
     {
         public FittedOptions(ResolvedLoadOptions options, MemoryPlan noMmapPlan, List<Decision> decisions)
@@ -293,18 +305,21 @@ public static class ProfileResolver
     private static FittedOptions FitBatchAndCache(LoadOptions load, Objective objective, Chosen<int> preferredUBatch, Chosen<KvCacheSpec> preferredKv,
         bool flashAttention, PreparedModel prepared, ResolvedLoadOptions baseOptions, HostFacts host)
     {
-        var steps = new List<(int UBatch, KvCacheSpec Kv)> { (preferredUBatch.Value, preferredKv.Value) };
+        // A class, not a value tuple: a framework list over a value type is JIT-compiled on every cold build check.
+        var steps = new List<FitStep> { new(preferredUBatch.Value, preferredKv.Value) };
         if (load.UBatchSize == LoadOptions.AutoUBatchSize)
         {
-            for (var u = preferredUBatch.Value / 2; u >= EvidenceThresholds.MemoryObjectiveUBatchSize; u /= 2) steps.Add((u, preferredKv.Value));
+            for (var u = preferredUBatch.Value / 2; u >= EvidenceThresholds.MemoryObjectiveUBatchSize; u /= 2) steps.Add(new FitStep(u, preferredKv.Value));
         }
         var smallKv = SmallKvCache(flashAttention);
-        if (load.KvCache is null && !preferredKv.Value.Equals(smallKv)) steps.Add((steps[steps.Count - 1].UBatch, smallKv));
+        if (load.KvCache is null && !preferredKv.Value.Equals(smallKv)) steps.Add(new FitStep(steps[steps.Count - 1].UBatch, smallKv));
 
         FittedOptions? fitted = null;
         MemoryPlan? first = null;
-        foreach (var (ubatch, kv) in steps)
+        foreach (var step in steps)
         {
+            var ubatch = step.UBatch;
+            var kv = step.Kv;
             var scratch = new List<Decision>();
             var options = baseOptions with { UBatchSize = ubatch, TypeK = kv.K, TypeV = kv.V };
             options = options with { GpuLayerCount = ResolveGpuLayers(load.GpuLayers, prepared, options, host, scratch) };
