@@ -157,6 +157,23 @@ public class PlanningResolverTests
     }
 
     [Fact]
+    public void Latency_keeps_its_ubatch_and_cache_while_mmap_can_hold_the_rest()
+    {
+        var need512 = NeedAt(512, KvCacheType.F16);
+        var need256 = NeedAt(256, KvCacheType.F16);
+        var r = AtLimit((need512 + need256) / 2, objective: Objective.Latency);
+        Assert.Equal((512, KvCacheType.F16), (r.Options.UBatchSize, r.Options.TypeK));
+        Assert.Equal("ubatch.default", r.DecisionFor("load.ubatchSize")!.RuleId);
+        Assert.True(r.Options.UseMmap);
+
+        // Where even the cache and compute buffer (what mmap cannot page out) do not fit, latency shrinks them too.
+        var nonWeights = need512 - BigQ8.Value.FileSizeBytes;
+        Assert.True(nonWeights > 0);
+        var starved = AtLimit(nonWeights / 2, objective: Objective.Latency);
+        Assert.Equal((128, KvCacheType.Q8_0), (starved.Options.UBatchSize, starved.Options.TypeK));
+    }
+
+    [Fact]
     public void When_nothing_fits_auto_takes_the_smallest_ubatch_and_cache()
     {
         var r = AtLimit(BigQ8.Value.FileSizeBytes / 2);

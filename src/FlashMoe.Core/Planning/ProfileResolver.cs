@@ -292,13 +292,20 @@ public static class ProfileResolver
         return new KvCacheSpec(small, flashAttention ? small : LoadDefaults.CacheType);
     }
 
+    /// <summary>
+    /// Whether mmap could hold what it cannot page out: the footprint without the mapped (not repacked) CPU weights,
+    /// which stay in the page cache and can be evicted and read again.
+    /// </summary>
+    private static bool MmapAnonymousFits(HostMemoryPlan h) => h.UsableBytes >= h.NoMmapNeedBytes - Math.Max(0, h.CpuWeightBytes - h.RepackedBytes);
+
     private static string KvText(KvCacheSpec spec) => Invariant.Lower(spec.K) + "/" + Invariant.Lower(spec.V);
 
     /// <summary>
     /// Resolves gpuLayers and plans without mmap for the objective's ubatch and KV cache; when that plan leaves the host
     /// short (no-mmap does not fit) and the profile left ubatch or the KV cache to "auto", tries smaller ones in turn —
     /// ubatch halved down to <see cref="EvidenceThresholds.MemoryObjectiveUBatchSize"/>, then a q8_0 cache — and keeps
-    /// the first that fits, else the smallest. Generation speed does not depend on the ubatch, and under memory pressure
+    /// the first that fits, else the smallest (under the latency objective: the objective's own setting while mmap can
+    /// still hold the rest). Generation speed does not depend on the ubatch, and under memory pressure
     /// every MiB of compute buffer or cache is taken from the page cache the weights need: a load whose anonymous memory
     /// nearly fills the limit is OOM-killed where a smaller one runs (docs/evidence.md#the-memory-objective).
     /// </summary>
@@ -327,6 +334,9 @@ public static class ProfileResolver
             first ??= plan;
             fitted = new FittedOptions(options, plan, scratch);
             if (plan.Host.NoMmapFits) break;
+            // Latency keeps its setting while mmap can still run it: a smaller ubatch and a q8_0 cache slow the prompt
+            // (measured 345 → 216 tok/s), which costs more time to first token than the page-cache misses they spare.
+            if (objective == Objective.Latency && MmapAnonymousFits(plan.Host)) break;
         }
 
         var chosen = fitted!;
