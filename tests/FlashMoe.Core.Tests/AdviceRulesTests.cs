@@ -22,7 +22,9 @@ public class AdviceRulesTests
 
     private static FlashMoeProfile CpuProfile(AutoSwitch mmap, Func<LoadOptions, LoadOptions>? more = null, StorageKind storage = StorageKind.Nvme,
         Objective objective = Objective.Throughput) =>
-        Profile(64, o => (more ?? (x => x))(o with { Mmap = mmap, ContextSize = 2048 }), storage: storage, objective: objective);
+        // Flash attention, ubatch and cache written out: these tests place limits against one fixed footprint.
+        Profile(64, o => (more ?? (x => x))(o with { Mmap = mmap, ContextSize = 2048, FlashAttention = AutoSwitch.On, UBatchSize = 512, KvCache = KvCacheSpec.Default }),
+            storage: storage, objective: objective);
 
     /// <summary>Resolves on a host whose RAM limit is <paramref name="ratio"/> × the file (the cgroup sweep).</summary>
     private static ResolvedProfile AtFileRatio(FlashMoeProfile profile, ModelSummary model, double ratio) =>

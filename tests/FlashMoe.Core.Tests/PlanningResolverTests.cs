@@ -105,7 +105,7 @@ public class PlanningResolverTests
     /// <summary>The no-mmap need of the Q8_0 model at a given ubatch and KV type (context 2048), to place a limit between two settings.</summary>
     private static long NeedAt(int ubatch, KvCacheType kv)
     {
-        var profile = Profile(64, o => o with { ContextSize = 2048, UBatchSize = ubatch, KvCache = new KvCacheSpec(kv, kv) });
+        var profile = Profile(64, o => o with { ContextSize = 2048, UBatchSize = ubatch, KvCache = new KvCacheSpec(kv, kv), FlashAttention = AutoSwitch.On });
         return ProfileResolver.Resolve(profile, BigQ8.Value, SweepHost(profile, BigQ8.Value.FileSizeBytes, 3)).Plan.Host.NoMmapNeedBytes;
     }
 
@@ -174,6 +174,43 @@ public class PlanningResolverTests
     }
 
     [Fact]
+    public void Cpu_only_throughput_plans_without_flash_attention_when_that_fits()
+    {
+        var r = Auto(BigQ8.Value, 1.5);
+        Assert.False(r.Options.FlashAttention);
+        Assert.Equal("flash-attention.cpu-off", r.DecisionFor("load.flashAttention")!.RuleId);
+        Assert.Empty(r.Options.Validate());
+
+        // The memory objective keeps it on (the smaller compute buffer, and a q8_0 V cache needs it).
+        var memory = Auto(BigQ8.Value, 1.5, Objective.Memory);
+        Assert.True(memory.Options.FlashAttention);
+        Assert.Equal("flash-attention.auto", memory.DecisionFor("load.flashAttention")!.RuleId);
+
+        // Written values win.
+        var written = Profile(64, o => o with { ContextSize = 2048, FlashAttention = AutoSwitch.On });
+        Assert.True(ProfileResolver.Resolve(written, BigQ8.Value, SweepHost(written, BigQ8.Value.FileSizeBytes, 1.5)).Options.FlashAttention);
+    }
+
+    [Fact]
+    public void Flash_attention_stays_on_beside_a_gpu_and_where_off_would_not_fit()
+    {
+        var model = Moe(4, 8, 2, GgmlType.Q4_0, GgmlType.Q8_0);
+        var withGpu = ProfileResolver.Resolve(Profile(64, gpus: new[] { Gpu("A770", 16) }), model);
+        Assert.True(withGpu.Options.FlashAttention);
+        Assert.Equal("flash-attention.auto", withGpu.DecisionFor("load.flashAttention")!.RuleId);
+
+        // Between the footprint with flash attention and the larger one without it: on, with the reason.
+        var needOn = NeedAt(512, KvCacheType.F16);
+        var offProfile = Profile(64, o => o with { ContextSize = 2048, FlashAttention = AutoSwitch.Off, UBatchSize = 512, KvCache = KvCacheSpec.Default });
+        var needOff = ProfileResolver.Resolve(offProfile, BigQ8.Value, SweepHost(offProfile, BigQ8.Value.FileSizeBytes, 3)).Plan.Host.NoMmapNeedBytes;
+        Assert.True(needOff > needOn);
+        var r = AtLimit((needOn + needOff) / 2);
+        Assert.True(r.Options.FlashAttention);
+        Assert.Equal(512, r.Options.UBatchSize);
+        Assert.Equal("flash-attention.fit", r.DecisionFor("load.flashAttention")!.RuleId);
+    }
+
+    [Fact]
     public void When_nothing_fits_auto_takes_the_smallest_ubatch_and_cache()
     {
         var r = AtLimit(BigQ8.Value.FileSizeBytes / 2);
@@ -238,11 +275,11 @@ public class PlanningResolverTests
     }
 
     [Fact]
-    public void Flash_attention_auto_resolves_on_and_batch_sizes_are_clamped_like_llama_cpp()
+    public void Flash_attention_auto_on_a_roomy_cpu_host_resolves_off_and_batch_sizes_are_clamped_like_llama_cpp()
     {
         var r = ProfileResolver.Resolve(Profile(64, o => o with { ContextSize = 300, BatchSize = 2048, UBatchSize = 512 }), Dense(2, GgmlType.Q8_0));
-        Assert.True(r.Options.FlashAttention);
-        Assert.Equal("flash-attention.auto", r.DecisionFor("load.flashAttention")!.RuleId);
+        Assert.False(r.Options.FlashAttention);
+        Assert.Equal("flash-attention.cpu-off", r.DecisionFor("load.flashAttention")!.RuleId);
         Assert.Equal(300, r.Options.BatchSize);
         Assert.Equal(300, r.Options.UBatchSize);
         Assert.False(ProfileResolver.Resolve(Profile(64, o => o with { FlashAttention = AutoSwitch.Off }), Dense(2, GgmlType.Q8_0)).Options.FlashAttention);
