@@ -9,6 +9,14 @@ namespace FlashMoe.Planning;
 /// </summary>
 internal static class HostFootprint
 {
+    /// <summary>
+    /// Whether mmap could hold, from a no-mmap plan of the same options, what it cannot page out: the mmap branch of
+    /// <see cref="Account"/> (repacked copies + KV + compute + output + overhead), less the runtime's reclaimable code
+    /// pages as in <see cref="HostMemoryPlan.NoMmapNeedBytes"/>.
+    /// </summary>
+    public static bool MmapAnonymousFits(HostMemoryPlan noMmap) =>
+        noMmap.UsableBytes >= noMmap.NoMmapNeedBytes - Math.Max(0, noMmap.CpuWeightBytes - noMmap.RepackedBytes);
+
     /// <summary>The RAM the CPU device's weights, KV cache and buffers cost on the host, under mmap or not.</summary>
     public static HostMemoryPlan Account(ResolvedLoadOptions options, DevicePlan cpu, long fileTensorBytes, long overhead,
         long usable, long reserve, bool reserveIsDefault, HostFacts host)

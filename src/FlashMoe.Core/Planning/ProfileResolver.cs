@@ -298,12 +298,6 @@ public static class ProfileResolver
         return new KvCacheSpec(small, flashAttention ? small : LoadDefaults.CacheType);
     }
 
-    /// <summary>
-    /// Whether mmap could hold what it cannot page out: the footprint without the mapped (not repacked) CPU weights,
-    /// which stay in the page cache and can be evicted and read again.
-    /// </summary>
-    private static bool MmapAnonymousFits(HostMemoryPlan h) => h.UsableBytes >= h.NoMmapNeedBytes - Math.Max(0, h.CpuWeightBytes - h.RepackedBytes);
-
     private static string KvText(KvCacheSpec spec) => Invariant.Lower(spec.K) + "/" + Invariant.Lower(spec.V);
 
     /// <summary>
@@ -321,10 +315,9 @@ public static class ProfileResolver
         var flashAttention = flashAttentionChoice.Value;
         // A class, not a value tuple: a framework list over a value type is JIT-compiled on every cold build check.
         var steps = new List<FitStep>();
-        // On a CPU-only host, generation at a full 2048-token context ran 30 % faster without flash attention (same
-        // prompt speed), at the price of a larger compute buffer: tried first, kept only when it fits
+        // On a CPU-only host, generation at a full 2048-token context ran 30 % faster without flash attention, at the
+        // price of a larger compute buffer and a slower first token: tried first for throughput, kept only when it fits
         // (docs/evidence.md#flash-attention-on-the-cpu).
-        // Throughput only: the prompt (time to first token) was as fast or faster with it on.
         var tryOff = load.FlashAttention == AutoSwitch.Auto && objective == Objective.Throughput && host.Gpus.Count == 0
             && !KvCacheEstimator.IsQuantized(preferredKv.Value.V);
         if (tryOff) steps.Add(new FitStep(preferredUBatch.Value, preferredKv.Value, false, flashAttentionOffTrial: true));
@@ -362,7 +355,7 @@ public static class ProfileResolver
             if (plan.Host.NoMmapFits) break;
             // Latency keeps its setting while mmap can still run it: a smaller ubatch and a q8_0 cache slow the prompt
             // (measured 345 → 216 tok/s), which costs more time to first token than the page-cache misses they spare.
-            if (objective == Objective.Latency && MmapAnonymousFits(plan.Host)) break;
+            if (objective == Objective.Latency && HostFootprint.MmapAnonymousFits(plan.Host)) break;
         }
 
         var chosen = fitted!;
@@ -370,7 +363,7 @@ public static class ProfileResolver
         if (offTried && !chosen.Options.FlashAttention)
         {
             decisions.Add(new Decision("load.flashAttention", "false", "flash-attention.cpu-off",
-                Invariant.Text($"CPU only and the footprint fits without it ({chosen.NoMmapPlan.Host.FootprintRatio:F2} ×): generation at a full context ran faster without flash attention on the CPU, at the same prompt speed (docs/evidence.md#flash-attention-on-the-cpu)"),
+                Invariant.Text($"CPU only and the footprint fits without it ({chosen.NoMmapPlan.Host.FootprintRatio:F2} ×): objective throughput, and generation at a full context ran faster without flash attention on the CPU (docs/evidence.md#flash-attention-on-the-cpu)"),
                 EquatableArray.Create(new DecisionFigure("footprint without flash attention", Math.Round(Units.ToGiB(chosen.NoMmapPlan.Host.FootprintBytes), 3), "GiB"))));
         }
         else if (offTried)
