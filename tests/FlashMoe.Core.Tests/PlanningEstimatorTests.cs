@@ -177,6 +177,20 @@ public class PlanningEstimatorTests
         Assert.Equal(expected, plan.Host.RepackedBytes > 0);
     }
 
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(null, true)]   // not declared: planned as repacked (the larger footprint under mmap)
+    [InlineData(false, false)] // AVX2 only: llama.cpp has no Q2_K repack kernel for it
+    public void Q2_k_is_repacked_only_with_avx512(bool? avx512, bool expected)
+    {
+        var model = Dense(2, GgmlType.Q2_K);
+        var host = HostFacts.FromProfile(Profile(64, avx2: true).Hardware) with { Avx512 = avx512 };
+        var plan = MemoryPlanner.Plan(new ResolvedLoadOptions { ContextSize = 512, BatchSize = 512, UBatchSize = 512 }, model, host);
+        Assert.Equal(expected, plan.Host.RepackedBytes > 0);
+        // Q4_K needs AVX2 only.
+        Assert.True(MemoryPlanner.Plan(new ResolvedLoadOptions { ContextSize = 512 }, Dense(2, GgmlType.Q4_K), host).Host.RepackedBytes > 0);
+    }
+
     [Fact]
     public void Beside_a_gpu_host_weights_go_to_pinned_buffers_and_are_not_repacked()
     {

@@ -188,7 +188,7 @@ public static class LlamaPlacement
     /// <summary>
     /// ggml types the CPU backend of this build repacks on x86 with AVX2/AVX-512 (<c>ggml/src/ggml-cpu/repack.cpp</c>,
     /// <c>ggml_repack_get_optimal_repack_type</c>; x86 kernels present in LLamaSharp.Backend.Cpu 0.30: q4_0_8x8,
-    /// q4_K_8x8, q2_K_8x8, iq4_nl_8x8, mxfp4_8x8). Q8_0 and F16 are not repacked (docs/evidence.md#llamasharp-030-behaviour).
+    /// q4_K_8x8, q2_K_8x8 (AVX-512 only), iq4_nl_8x8, mxfp4_8x8). Q8_0 and F16 are not repacked (docs/evidence.md#llamasharp-030-behaviour).
     /// </summary>
     public static readonly IReadOnlyCollection<GgmlType> RepackableTypes = new System.Collections.ObjectModel.ReadOnlyCollection<GgmlType>(RepackableTypeList());
 
@@ -206,6 +206,13 @@ public static class LlamaPlacement
         }
         return false;
     }
+
+    /// <summary>
+    /// Whether the host's CPU has the kernel that repacks <paramref name="type"/>: Q2_K's 8×8 layout needs AVX-512, the
+    /// other repackable types AVX2 (checked before) (docs/evidence.md#llamasharp-030-behaviour). An undeclared feature
+    /// counts as present: a repacked copy is the larger footprint under mmap.
+    /// </summary>
+    internal static bool HostRepacks(GgmlType type, HostFacts host) => type != GgmlType.Q2_K || host.Avx512 != false;
 
     // Counting by loops, not LINQ or Array.IndexOf over DeviceRef (a Core value type: not precompiled, JIT-compiled on
     // every build's first check).

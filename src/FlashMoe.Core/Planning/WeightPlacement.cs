@@ -26,7 +26,8 @@ internal static class WeightPlacement
             var match = prepared.Matches[i];
             var device = match?.Device ?? DefaultDevice(t, layerDevices, outputDevice);
             placed.Add(new PlacedTensor(t.Name, t.Type, t.Role, t.Layer, t.Bytes, device, match?.Pattern,
-                device.IsCpu && repackActive && LlamaPlacement.IsRepackable(t), false, LlamaPlacement.IsMatmulWeight(t)));
+                device.IsCpu && repackActive && LlamaPlacement.IsRepackable(t) && LlamaPlacement.HostRepacks(t.Type, host), false,
+                LlamaPlacement.IsMatmulWeight(t)));
         }
 
         // Tied embeddings: without output.weight, llama.cpp creates the output as a TENSOR_DUPLICATED copy of
@@ -36,7 +37,7 @@ internal static class WeightPlacement
             var device = prepared.TiedMatch?.Device ?? outputDevice;
             var asOutput = embedding with { Role = TensorRole.Output, Layer = null };
             placed.Add(new PlacedTensor("output.weight", embedding.Type, TensorRole.Output, null, embedding.Bytes, device,
-                prepared.TiedMatch?.Pattern, device.IsCpu && repackActive && LlamaPlacement.IsRepackable(asOutput), true, true));
+                prepared.TiedMatch?.Pattern, device.IsCpu && repackActive && LlamaPlacement.IsRepackable(asOutput) && LlamaPlacement.HostRepacks(asOutput.Type, host), true, true));
         }
 
         return placed;
