@@ -124,9 +124,9 @@ public static class PlanReport
         }
         var h = plan.Host;
         sb.Append(string.Format(Invariant,
-            "  host RAM: footprint {0} (weights {1}, KV {2}, compute {3}, output {4}, runtime {5}) of {6} usable → {7:0.00} × ({8})\n",
-            Size(h.FootprintBytes), Size(h.CpuWeightBytes), Size(h.KvCacheBytes), Size(h.ComputeBytes), Size(h.OutputBytes),
-            Size(h.RuntimeOverheadBytes), Size(h.UsableBytes), h.FootprintRatio, h.NoMmapFits ? "no-mmap fits" : "no-mmap does not fit"));
+            "  host RAM: footprint {0} (weights {1}, KV {2}, compute {3} resident of {9} reserved, output {4}, runtime {5}) of {6} usable → {7:0.00} × ({8})\n",
+            Size(h.FootprintBytes), Size(h.CpuWeightBytes), Size(h.KvCacheBytes), Size(h.ComputeResidentBytes), Size(h.OutputBytes),
+            Size(h.RuntimeOverheadBytes), Size(h.UsableBytes), h.FootprintRatio, h.NoMmapFits ? "no-mmap fits" : "no-mmap does not fit", Size(h.ComputeBytes)));
         sb.Append(string.Format(Invariant,
             "  usable = {0} RAM − {1} reserve{2}{3}; under {4}: {5} anonymous, {6} page cache, peak RSS ≈ {7}{8}\n",
             Size(h.TotalRamBytes), Size(h.ReserveBytes), h.ReserveIsDefault ? " (default)" : "",

@@ -75,6 +75,55 @@ public class ComputeGraphReplayTests
     }
 
     [Fact]
+    public void A_run_writes_its_tensors_at_the_reserved_offsets_and_only_as_far_as_their_own_size()
+    {
+        // A hidden state (8 KiB) and logits reserved for 1000 rows of 4000 f32 (≈ 15.3 MiB) that a run fills one row of.
+        static ReplayGraph Graph(long rows)
+        {
+            var g = new ReplayGraph();
+            var tokens = g.Input(4096);
+            var hidden = g.Op(false, new long[] { 2048 }, tokens);
+            g.Op(false, new long[] { 4000, rows }, hidden).IsOutput = true;
+            return g;
+        }
+
+        var touched = GgmlGraphAllocator.TouchedBytes(Graph(1000), Graph(1), 32, 4096, out var reserved);
+
+        Assert.Equal(4096 + 8192 + 4000L * 1000 * 4, reserved);
+        Assert.Equal(4096 + 8192 + 16384, touched); // three pages of inputs and hidden state, four of the one logits row
+        // Every row an output: the whole buffer is written.
+        Assert.Equal(reserved, GgmlGraphAllocator.TouchedBytes(Graph(1000), Graph(1000), 32, 4096, out _));
+        // A graph of another topology is re-planned by ggml-alloc: the whole buffer counts.
+        var other = Graph(1);
+        other.Op(false, new long[] { 1 }, other.Nodes[0]);
+        Assert.Equal(reserved, GgmlGraphAllocator.TouchedBytes(Graph(1000), other, 32, 4096, out _));
+    }
+
+    [Fact]
+    public void With_one_output_a_large_vocabulary_leaves_its_logits_rows_unwritten()
+    {
+        // A 151 936-token vocabulary: the reserve holds 512 rows of logits (297 MiB), a chat prompt writes one per ubatch,
+        // so the rest is never paged in (the no-mmap peak RSS of such a model was 263 MiB under its reserved buffers).
+        var model = new Builder
+        {
+            Architecture = "qwen3moe", Layers = 2, Embd = 2048, Heads = 32, KvHeads = 4, HeadDim = 128, Vocab = 151936,
+            Experts = 128, ExpertsUsed = 8, ExpertFf = 768, Ff = 768,
+        }.Build();
+        var resident = ComputeBufferEstimator.WholeGraphResidentBytes(model, 512, 1, 2048, true, KvCacheType.F16, KvCacheType.F16, 0, out var reserved);
+
+        Assert.Equal(ComputeBufferEstimator.WholeGraphBytes(model, 512, 512, 2048, true), reserved);
+        // Part of the logits' range is also where full-size tensors of the layers were placed: those pages are written.
+        var unusedLogits = 511L * 151936 * 4;
+        Assert.InRange(reserved - resident, unusedLogits / 2, unusedLogits);
+
+        // A 32 000-token vocabulary's logits land over tensors a run writes in full: all of that buffer is written
+        // (measured: the resident memory grew by the whole 84 MiB buffer during the prompt).
+        var llama = new Builder { Layers = 2, Embd = 1024, Ff = 2816, Heads = 16, KvHeads = 4, HeadDim = 64, Vocab = 32000 }.Build();
+        var llamaResident = ComputeBufferEstimator.WholeGraphResidentBytes(llama, 512, 1, 2048, false, KvCacheType.F16, KvCacheType.F16, 0, out var llamaReserved);
+        Assert.InRange(llamaResident, llamaReserved - 64 * 1024, llamaReserved);
+    }
+
+    [Fact]
     public void Replay_grows_with_the_ubatch_and_the_context_without_flash_attention()
     {
         var model = Moe(4, 8, 2, GgmlType.Q4_0, GgmlType.Q8_0, embd: 512, expertFf: 1024, vocab: 8192, heads: 8, kvHeads: 2);

@@ -149,7 +149,7 @@ public class PlanningEstimatorTests
         var repackable = model.Tensors.Where(t => t.Type == GgmlType.Q4_0).Sum(t => t.Bytes); // every Q4_0 matmul weight
         Assert.Equal(repackable, h.RepackedBytes);
         Assert.Equal(model.TensorBytes, h.CpuWeightBytes);
-        var nonWeights = h.KvCacheBytes + h.ComputeBytes + h.OutputBytes + EvidenceThresholds.RuntimeOverheadBytes(model);
+        var nonWeights = h.KvCacheBytes + h.ComputeResidentBytes + h.OutputBytes + EvidenceThresholds.RuntimeOverheadBytes(model);
         Assert.Equal(repackable + nonWeights, h.AnonymousBytes);
         Assert.Equal(model.TensorBytes - repackable, h.FileBackedBytes);
         Assert.Equal(h.AnonymousBytes + model.TensorBytes, h.PeakRssBytes); // ≈ 1.95 × the file, as measured
@@ -160,6 +160,37 @@ public class PlanningEstimatorTests
         Assert.Equal(0, noMmap.FileBackedBytes);
         Assert.Equal(noMmap.AnonymousBytes, noMmap.PeakRssBytes);
         Assert.Equal(h.FootprintBytes, noMmap.FootprintBytes); // the footprint is the same in both modes
+    }
+
+    [Fact]
+    public void The_footprint_counts_the_compute_buffer_a_run_writes_not_all_it_reserves()
+    {
+        var model = Dense(2, GgmlType.Q8_0, embd: 512, ff: 1024, vocab: 65536, heads: 8, kvHeads: 8);
+        var host = HostFacts.FromProfile(Profile(64).Hardware);
+        var options = new ResolvedLoadOptions { ContextSize = 1024, BatchSize = 512, UBatchSize = 512, FlashAttention = true };
+        var h = MemoryPlanner.Plan(options, model, host).Host;
+
+        Assert.Equal(ComputeBufferEstimator.WholeGraphBytes(model, 512, 512, 1024, true), h.ComputeBytes); // what llama.cpp logs
+        Assert.Equal(ComputeBufferEstimator.WholeGraphResidentBytes(model, 512, 1, 1024, true, KvCacheType.F16, KvCacheType.F16, 0, out _),
+            h.ComputeResidentBytes);
+        Assert.True(h.ComputeResidentBytes < h.ComputeBytes - 100 * Units.MiB, $"{h.ComputeResidentBytes} of {h.ComputeBytes}");
+        Assert.Equal(h.CpuWeightBytes + h.KvCacheBytes + h.ComputeResidentBytes + h.OutputBytes + h.RuntimeOverheadBytes, h.FootprintBytes);
+        Assert.Equal(h.FootprintBytes, h.AnonymousBytes); // no-mmap: all of it anonymous
+    }
+
+    [Fact]
+    public void Without_flash_attention_the_cpu_work_buffer_for_the_scores_counts_too()
+    {
+        var model = Dense(2, GgmlType.Q8_0, embd: 512, ff: 1024, vocab: 4096, heads: 8, kvHeads: 8);
+        var host = HostFacts.FromProfile(Profile(64).Hardware);
+        var options = new ResolvedLoadOptions { ContextSize = 1024, BatchSize = 512, UBatchSize = 256, FlashAttention = false };
+        var h = MemoryPlanner.Plan(options, model, host).Host;
+
+        var replayed = ComputeBufferEstimator.WholeGraphResidentBytes(model, 256, 1, 1024, false, KvCacheType.F16, KvCacheType.F16, 0, out _);
+        Assert.Equal(replayed + 8L * 256 * 1024 * 2, h.ComputeResidentBytes); // n_head × n_ubatch × n_kv f16 scores
+        var flash = MemoryPlanner.Plan(options with { FlashAttention = true }, model, host).Host;
+        Assert.Equal(ComputeBufferEstimator.WholeGraphResidentBytes(model, 256, 1, 1024, true, KvCacheType.F16, KvCacheType.F16, 0, out _),
+            flash.ComputeResidentBytes);
     }
 
     [Theory]

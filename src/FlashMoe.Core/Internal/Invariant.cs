@@ -18,6 +18,9 @@ internal static class Invariant
     /// <summary>An integer, e.g. <c>4096</c>.</summary>
     public static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>A 64-bit integer, e.g. <c>1073741824</c>.</summary>
+    public static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+
     /// <summary>
     /// The lower-case spelling of a name (enum values in messages and files, JSON literals, document anchors).
     /// Never a comparison key: those are compared ordinal-ignore-case or upper-cased.

@@ -102,7 +102,7 @@ internal static class AdviceRules
         fixes.Add("a quantization that fits: " + FittingQuantizations(c.Plan));
 
         return Create(DiagnosticCatalog.NoMmapDoesNotFit, "load.mmap",
-            Units.ToGiB(h.FootprintBytes), Units.ToGiB(h.CpuWeightBytes), Units.ToGiB(h.KvCacheBytes), Units.ToGiB(h.ComputeBytes + h.OutputBytes), Units.ToGiB(h.RuntimeOverheadBytes),
+            Units.ToGiB(h.FootprintBytes), Units.ToGiB(h.CpuWeightBytes), Units.ToGiB(h.KvCacheBytes), Units.ToGiB(h.ComputeResidentBytes + h.OutputBytes), Units.ToGiB(h.RuntimeOverheadBytes),
             Units.ToGiB(h.UsableBytes), UsableText(h), h.FootprintRatio, string.Join("; ", fixes) + ".");
     }
 

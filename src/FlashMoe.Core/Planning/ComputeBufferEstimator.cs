@@ -112,6 +112,37 @@ public static class ComputeBufferEstimator
         Saturating(() => GraphAllocationReplay.PeakBytes(Shape(model, tokens, outputs, kvCells, flashAttention, typeK, typeV, slidingWindowKvCells)));
 
     /// <summary>
+    /// <see cref="WholeGraphBytes"/> for the reserve (every token an output) and, of that buffer, the bytes a chat-shaped
+    /// run makes resident: <paramref name="residentOutputs"/> logits per ubatch, the rest of the logits rows never
+    /// written (<see cref="GraphAllocationReplay.TouchedBytes"/>).
+    /// </summary>
+    internal static long WholeGraphResidentBytes(ModelSummary model, long tokens, long residentOutputs, long kvCells, bool flashAttention,
+        KvCacheType typeK, KvCacheType typeV, long slidingWindowKvCells, out long reservedBytes)
+    {
+        var shape = Shape(model, tokens, tokens, kvCells, flashAttention, typeK, typeV, slidingWindowKvCells);
+        return Resident(shape, residentOutputs, out reservedBytes);
+    }
+
+    /// <summary><see cref="DeviceShareBytes"/> for the reserve and the bytes of it a run with <paramref name="residentOutputs"/> logits per ubatch touches.</summary>
+    internal static long DeviceShareResidentBytes(ModelSummary model, int firstLayer, int layerCount, bool includesOutput, bool hostsInputs,
+        long tokens, long residentOutputs, long kvCells, bool flashAttention, KvCacheType typeK, KvCacheType typeV, long slidingWindowKvCells,
+        out long reservedBytes)
+    {
+        reservedBytes = 0;
+        if (!hostsInputs && layerCount <= 0 && !includesOutput) return 0;
+        var shape = ShareShape(model, firstLayer, layerCount, includesOutput, hostsInputs, tokens, kvCells, flashAttention, typeK, typeV, slidingWindowKvCells);
+        return Resident(shape, residentOutputs, out reservedBytes);
+    }
+
+    private static long Resident(GraphAllocationReplay.GraphShape shape, long residentOutputs, out long reservedBytes)
+    {
+        long reserved = 0;
+        var resident = Saturating(() => GraphAllocationReplay.TouchedBytes(shape, Math.Max(1, residentOutputs), out reserved));
+        reservedBytes = resident == SaturatedBytes ? SaturatedBytes : reserved;
+        return resident;
+    }
+
+    /// <summary>
     /// One backend's compute buffer when the graph is split across devices: the same replay over its share — layers
     /// <paramref name="firstLayer"/> … <paramref name="firstLayer"/> + <paramref name="layerCount"/> − 1 and, if it holds
     /// it, the output layer. The CPU's share (<paramref name="hostsInputs"/>) also holds every graph input (the
@@ -135,12 +166,19 @@ public static class ComputeBufferEstimator
         long slidingWindowKvCells = 0)
     {
         if (!hostsInputs && layerCount <= 0 && !includesOutput) return 0;
+        var shape = ShareShape(model, firstLayer, layerCount, includesOutput, hostsInputs, tokens, kvCells, flashAttention, typeK, typeV, slidingWindowKvCells);
+        return Saturating(() => GraphAllocationReplay.PeakBytes(shape));
+    }
+
+    private static GraphAllocationReplay.GraphShape ShareShape(ModelSummary model, int firstLayer, int layerCount, bool includesOutput,
+        bool hostsInputs, long tokens, long kvCells, bool flashAttention, KvCacheType typeK, KvCacheType typeV, long slidingWindowKvCells)
+    {
         var shape = Shape(model, tokens, tokens, kvCells, flashAttention, typeK, typeV, slidingWindowKvCells);
         shape.FirstLayer = Math.Max(0, firstLayer);
         shape.LayerCount = Math.Max(0, layerCount);
         shape.IncludeOutput = includesOutput;
         shape.IncludeEmbedding = hostsInputs;
-        return Saturating(() => GraphAllocationReplay.PeakBytes(shape));
+        return shape;
     }
 
     private static GraphAllocationReplay.GraphShape Shape(ModelSummary model, long tokens, long outputs, long kvCells, bool flashAttention,
@@ -285,6 +323,21 @@ public static class ComputeBufferEstimator
     {
         var a = Constants.ActivationBytes;
         return Saturating(() => checked(model.EmbeddingLength * tokens * a + Constants.TokenInputs * tokens * 4));
+    }
+
+    /// <summary>
+    /// The CPU backend's work buffer, outside the compute buffer (<c>ggml-cpu</c>'s graph plan: a matrix product whose
+    /// second operand is not in the weight's dot-product type converts it first, into a buffer of
+    /// <c>row_size(vec_dot_type, nelements(src1))</c> kept for the context's life). Without flash attention the largest is
+    /// the product of the f16 V cache with the attention scores: n_kv × n_tokens × n_head values converted to f16. With
+    /// flash attention it is a few rows per thread, counted as 0. An upper bound of what becomes resident: at context
+    /// 2048 the measured peak RSS without flash attention exceeded the plan without this term by 16 MiB (16 heads) and
+    /// 37 MiB (32 heads), about half and 60 % of it (docs/evidence.md#the-compute-buffer-is-not-all-resident).
+    /// </summary>
+    internal static long CpuWorkBufferBytes(ModelSummary model, long tokens, long kvCells, bool flashAttention)
+    {
+        if (flashAttention || model is null) return 0;
+        return Saturating(() => checked(MaxHeads(model) * Math.Max(1, tokens) * Math.Max(0, kvCells) * 2));
     }
 
     /// <summary>

@@ -12,13 +12,21 @@ namespace FlashMoe.Planning;
 /// </summary>
 internal static class DeviceComputeBuffers
 {
-    /// <summary>Compute buffer bytes per device slot (CPU first, then each GPU).</summary>
+    /// <summary>
+    /// Compute buffer bytes per device slot (CPU first, then each GPU), as llama.cpp reserves them; and
+    /// <paramref name="cpuResident"/>, the bytes of the CPU's buffer a chat-shaped run makes resident (one output per
+    /// ubatch: <see cref="ComputeBufferEstimator.Constants.OutputSequences"/>), plus, CPU-only, the CPU backend's work
+    /// buffer (<see cref="ComputeBufferEstimator.CpuWorkBufferBytes"/>). A GPU's buffer is committed device memory
+    /// whatever the run touches.
+    /// </summary>
     public static long[] Estimate(PreparedModel prepared, ResolvedLoadOptions options, int gpuCount,
-        DeviceRef[] layerDevices, DeviceRef outputDevice, List<PlacedTensor> placed)
+        DeviceRef[] layerDevices, DeviceRef outputDevice, List<PlacedTensor> placed, out long cpuResident)
     {
         var model = prepared.Model;
         var compute = new long[gpuCount + 1];
+        cpuResident = 0;
         if (model.BlockCount <= 0 && model.VocabSize <= 0) return compute;
+        const long outputs = ComputeBufferEstimator.Constants.OutputSequences;
 
         var tokens = ComputeBufferEstimator.ReserveTokens(options.ContextSize, options.BatchSize, options.UBatchSize);
         var cells = KvCacheEstimator.Cells(options.ContextSize);
@@ -28,12 +36,21 @@ internal static class DeviceComputeBuffers
         if (gpuCount == 0)
         {
             // One backend runs the whole graph: llama.cpp's allocator replayed over it (measured exact, docs/measurements.md).
-            compute[0] = ComputeBufferEstimator.WholeGraphBytes(model, tokens, tokens, cells, fa, options.TypeK, options.TypeV, windowCells);
+            var whole = prepared.WholeGraphCompute(tokens, outputs, cells, fa, options.TypeK, options.TypeV, windowCells);
+            compute[0] = whole[0];
+            cpuResident = whole[1] + ComputeBufferEstimator.CpuWorkBufferBytes(model, tokens, cells, fa);
             return compute;
         }
 
         long Share(int first, int count, bool output, bool hostsInputs, long t) =>
             ComputeBufferEstimator.DeviceShareBytes(model, first, count, output, hostsInputs, t, cells, fa, options.TypeK, options.TypeV, windowCells);
+        // The CPU's share: reserved into compute[0], resident into cpuResident.
+        void CpuShare(int first, int count, bool output, bool hostsInputs, long t, ref long resident)
+        {
+            resident += ComputeBufferEstimator.DeviceShareResidentBytes(model, first, count, output, hostsInputs, t, outputs, cells, fa,
+                options.TypeK, options.TypeV, windowCells, out var reserved);
+            compute[0] += reserved;
+        }
 
         // llama.cpp keeps the first i_gpu_start layers on the CPU (a prefix); overrides may keep a GPU layer's matmul
         // weights (experts on CPU) there too.
@@ -48,16 +65,18 @@ internal static class DeviceComputeBuffers
         // in that GPU's compute buffer); the CPU then only computes single-token graphs. Every graph input lives in the
         // CPU's buffer whatever runs where (the scheduler assigns inputs to the CPU backend).
         var opOffload = tokens >= ComputeBufferEstimator.Constants.OpOffloadMinBatch;
+        long hostResident = 0;
         if (opOffload)
         {
-            compute[0] = Share(0, 0, false, true, tokens)
-                         + (cpuLayerWork || outputDevice.IsCpu ? Share(hostedFirst, cpuLayerWork ? Math.Max(1, cpuLayers) : 0, outputDevice.IsCpu, false, 1) : 0);
+            CpuShare(0, 0, false, true, tokens, ref hostResident);
+            if (cpuLayerWork || outputDevice.IsCpu) CpuShare(hostedFirst, cpuLayerWork ? Math.Max(1, cpuLayers) : 0, outputDevice.IsCpu, false, 1, ref hostResident);
         }
         else
         {
-            compute[0] = Share(0, cpuLayers, outputDevice.IsCpu, true, tokens)
-                         + (cpuLayers == 0 && overridden >= 0 ? Share(overridden, 1, false, false, tokens) : 0);
+            CpuShare(0, cpuLayers, outputDevice.IsCpu, true, tokens, ref hostResident);
+            if (cpuLayers == 0 && overridden >= 0) CpuShare(overridden, 1, false, false, tokens, ref hostResident);
         }
+        cpuResident = hostResident;
 
         for (var g = 0; g < gpuCount; g++)
         {

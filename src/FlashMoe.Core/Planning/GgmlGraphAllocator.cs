@@ -55,10 +55,96 @@ internal static class GgmlGraphAllocator
         return allocator.MaxSize;
     }
 
+    /// <summary>
+    /// The bytes of the buffer a graph of the same topology touches when it runs in the layout ggml-alloc planned for
+    /// <paramref name="reserved"/>: ggml_gallocr_alloc_graph keeps the reserved offsets while the graph has the same
+    /// nodes and each fits its reserved size (<c>ggml_gallocr_needs_realloc</c>), so each tensor of
+    /// <paramref name="actual"/> writes [reserved offset, + its own size). The union of those ranges, in whole
+    /// <paramref name="pageBytes"/> pages, is what becomes resident; the rest of the buffer is never written and, being
+    /// fresh anonymous memory, never paged in.
+    /// </summary>
+    /// <param name="reserved">The graph the buffer is reserved for (allocated here).</param>
+    /// <param name="actual">The graph that runs; when its topology differs, ggml-alloc re-plans and the whole buffer counts.</param>
+    /// <param name="alignment">The buffer type's alignment.</param>
+    /// <param name="pageBytes">The kernel's page size.</param>
+    /// <param name="reservedBytes">The buffer's size, as <see cref="Allocate"/> gives it.</param>
+    public static long TouchedBytes(ReplayGraph reserved, ReplayGraph actual, long alignment, long pageBytes, out long reservedBytes)
+    {
+        reservedBytes = Allocate(reserved, alignment);
+        if (reserved.Inputs.Count != actual.Inputs.Count || reserved.Nodes.Count != actual.Nodes.Count) return reservedBytes;
+
+        var starts = new long[reserved.Inputs.Count + reserved.Nodes.Count];
+        var ends = new long[starts.Length];
+        var count = 0;
+        void Add(ReplayTensor placed, ReplayTensor run)
+        {
+            if (!placed.Placed || run.Bytes <= 0) return;
+            starts[count] = placed.Offset / pageBytes * pageBytes;
+            ends[count] = (placed.Offset + Math.Min(run.Bytes, placed.Bytes) + pageBytes - 1) / pageBytes * pageBytes;
+            count++;
+        }
+        for (var i = 0; i < reserved.Inputs.Count; i++) Add(reserved.Inputs[i], actual.Inputs[i]);
+        for (var i = 0; i < reserved.Nodes.Count; i++) Add(reserved.Nodes[i], actual.Nodes[i]);
+
+        // The union of the page ranges: sorted by start, merged where they overlap or touch.
+        SortByStart(starts, ends, count);
+        long touched = 0, runStart = 0, runEnd = -1;
+        for (var i = 0; i < count; i++)
+        {
+            if (starts[i] > runEnd)
+            {
+                if (runEnd > runStart) touched += runEnd - runStart;
+                runStart = starts[i];
+                runEnd = ends[i];
+            }
+            else if (ends[i] > runEnd)
+            {
+                runEnd = ends[i];
+            }
+        }
+        if (runEnd > runStart) touched += runEnd - runStart;
+        return Math.Min(touched, reservedBytes);
+    }
+
+    /// <summary>
+    /// Heap sort of <paramref name="starts"/> (with <paramref name="ends"/> alongside). Hand-written, not
+    /// <c>Array.Sort(keys, items)</c>: that generic helper over two long arrays is not precompiled (ReadyToRun) and
+    /// would be JIT-compiled on every build's first check.
+    /// </summary>
+    private static void SortByStart(long[] starts, long[] ends, int count)
+    {
+        for (var root = count / 2 - 1; root >= 0; root--) SiftDown(starts, ends, root, count);
+        for (var last = count - 1; last > 0; last--)
+        {
+            Swap(starts, ends, 0, last);
+            SiftDown(starts, ends, 0, last);
+        }
+    }
+
+    private static void SiftDown(long[] starts, long[] ends, int root, int count)
+    {
+        while (true)
+        {
+            var child = 2 * root + 1;
+            if (child >= count) return;
+            if (child + 1 < count && starts[child + 1] > starts[child]) child++;
+            if (starts[root] >= starts[child]) return;
+            Swap(starts, ends, root, child);
+            root = child;
+        }
+    }
+
+    private static void Swap(long[] starts, long[] ends, int i, int j)
+    {
+        (starts[i], starts[j]) = (starts[j], starts[i]);
+        (ends[i], ends[j]) = (ends[j], ends[i]);
+    }
+
     private static void AllocateTensor(DynamicAllocator allocator, ReplayTensor node)
     {
         if (node.Allocated || node.IsView) return;
         node.Allocated = true;
+        node.Placed = true;
         if (node.CanInplace)
         {
             foreach (var parent in node.Sources)
@@ -98,8 +184,11 @@ internal static class GgmlGraphAllocator
     private sealed class DynamicAllocator
     {
         private readonly long _alignment;
-        private readonly List<long> _offsets = new() { 0 };
-        private readonly List<long> _sizes = new() { long.MaxValue / 4 };
+        // The free blocks, sorted by offset, in two arrays rather than List<long>: that instantiation is not
+        // precompiled (ReadyToRun) and would be JIT-compiled on every build's first check.
+        private long[] _offsets = { 0, 0, 0, 0, 0, 0, 0, 0 };
+        private long[] _sizes = { long.MaxValue / 4, 0, 0, 0, 0, 0, 0, 0 };
+        private int _count = 1;
 
         public DynamicAllocator(long alignment) => _alignment = alignment;
 

@@ -97,6 +97,14 @@ internal static class GraphAllocationReplay
         /// <summary>Bytes per element of the K cache (MLA without flash attention copies a transposed view of it).</summary>
         public long KCacheElementBytes { get; set; } = 2;
 
+        /// <summary>The same shape with <paramref name="outputs"/> tokens producing logits.</summary>
+        public GraphShape WithOutputs(long outputs)
+        {
+            var copy = (GraphShape)MemberwiseClone();
+            copy.Outputs = outputs;
+            return copy;
+        }
+
         /// <summary>True when layer <paramref name="il"/> uses the sliding-window cache (llama_hparams::is_swa).</summary>
         public bool IsSlidingWindowLayer(int il) => SlidingWindowPattern > 0 && il % SlidingWindowPattern < SlidingWindowPattern - 1;
     }
@@ -129,5 +137,27 @@ internal static class GraphAllocationReplay
         var graph = new ReplayGraph();
         LlamaGraphBuilder.Build(graph, shape);
         return GgmlGraphAllocator.Allocate(graph, alignment);
+    }
+
+    /// <summary>Size of the pages the kernel makes resident one at a time (4 KiB on x86-64 and most ARM64 kernels).</summary>
+    public const long PageBytes = 4096;
+
+    /// <summary>
+    /// The buffer reserved for <paramref name="shape"/> (<see cref="PeakBytes"/>) and the bytes of it a run with only
+    /// <paramref name="outputs"/> tokens producing logits touches (<see cref="GgmlGraphAllocator.TouchedBytes"/>): the
+    /// reserve sizes the logits for every token of the ubatch, a chat prompt asks for one per sequence.
+    /// </summary>
+    public static long TouchedBytes(GraphShape shape, long outputs, out long reservedBytes, long alignment = CpuAlignment)
+    {
+        var reserved = new ReplayGraph();
+        LlamaGraphBuilder.Build(reserved, shape);
+        if (outputs >= shape.Outputs)
+        {
+            reservedBytes = GgmlGraphAllocator.Allocate(reserved, alignment);
+            return reservedBytes;
+        }
+        var actual = new ReplayGraph();
+        LlamaGraphBuilder.Build(actual, shape.WithOutputs(outputs));
+        return GgmlGraphAllocator.TouchedBytes(reserved, actual, alignment, PageBytes, out reservedBytes);
     }
 }

@@ -18,10 +18,19 @@ internal static class HostFootprint
         noMmap.UsableBytes >= noMmap.NoMmapNeedBytes - Math.Max(0, noMmap.CpuWeightBytes - noMmap.RepackedBytes);
 
     /// <summary>The RAM the CPU device's weights, KV cache and buffers cost on the host, under mmap or not.</summary>
-    public static HostMemoryPlan Account(ResolvedLoadOptions options, DevicePlan cpu, long fileTensorBytes, long overhead,
+    /// <param name="options">The load options.</param>
+    /// <param name="cpu">The CPU device's plan.</param>
+    /// <param name="computeResident">Of the CPU's compute buffer, the bytes a run makes resident.</param>
+    /// <param name="fileTensorBytes">Every tensor's bytes in the file.</param>
+    /// <param name="overhead">The runtime overhead.</param>
+    /// <param name="usable">Usable RAM.</param>
+    /// <param name="reserve">RAM kept for the rest of the system.</param>
+    /// <param name="reserveIsDefault">The reserve is the planner's default.</param>
+    /// <param name="host">The host.</param>
+    public static HostMemoryPlan Account(ResolvedLoadOptions options, DevicePlan cpu, long computeResident, long fileTensorBytes, long overhead,
         long usable, long reserve, bool reserveIsDefault, HostFacts host)
     {
-        var nonWeights = cpu.KvCacheBytes + cpu.ComputeBytes + cpu.OutputBytes + overhead;
+        var nonWeights = cpu.KvCacheBytes + computeResident + cpu.OutputBytes + overhead;
         long anonymous, fileBacked, peak;
         if (options.UseMmap)
         {
@@ -53,6 +62,7 @@ internal static class HostFootprint
             RepackedBytes = cpu.RepackedBytes,
             KvCacheBytes = cpu.KvCacheBytes,
             ComputeBytes = cpu.ComputeBytes,
+            ComputeResidentBytes = computeResident,
             OutputBytes = cpu.OutputBytes,
             RuntimeOverheadBytes = overhead,
             AnonymousBytes = anonymous,

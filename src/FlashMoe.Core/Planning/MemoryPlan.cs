@@ -98,17 +98,26 @@ public sealed record HostMemoryPlan
     public long RepackedBytes { get; init; }
     /// <summary>KV cache held on the host.</summary>
     public long KvCacheBytes { get; init; }
-    /// <summary>Compute buffer held on the host.</summary>
+    /// <summary>Compute buffer held on the host, as llama.cpp reserves (and logs) it.</summary>
     public long ComputeBytes { get; init; }
+    /// <summary>
+    /// Of <see cref="ComputeBytes"/>, the bytes a chat-shaped run makes resident: the reserve sizes the logits for every
+    /// token of a ubatch, a prompt asks for one per sequence, and pages never written are never paged in
+    /// (docs/evidence.md#the-compute-buffer-is-not-all-resident). An app that asks for every token's logits
+    /// (perplexity, embeddings) touches all of <see cref="ComputeBytes"/>. On a CPU-only host without flash attention
+    /// it also counts the CPU backend's work buffer, which llama.cpp does not log, so it can exceed
+    /// <see cref="ComputeBytes"/>.
+    /// </summary>
+    public long ComputeResidentBytes { get; init; }
     /// <summary>Output (logits) buffer.</summary>
     public long OutputBytes { get; init; }
     /// <summary>Runtime overhead (<see cref="EvidenceThresholds.RuntimeOverheadBytes(ModelSummary)"/>).</summary>
     public long RuntimeOverheadBytes { get; init; }
     /// <summary>
-    /// What must stay resident to run at full speed in either mode: CPU weights + KV + compute + output +
+    /// What must stay resident to run at full speed in either mode: CPU weights + KV + resident compute + output +
     /// overhead. Without mmap this is exactly the anonymous memory needed.
     /// </summary>
-    public long FootprintBytes => CpuWeightBytes + KvCacheBytes + ComputeBytes + OutputBytes + RuntimeOverheadBytes;
+    public long FootprintBytes => CpuWeightBytes + KvCacheBytes + ComputeResidentBytes + OutputBytes + RuntimeOverheadBytes;
     /// <summary>Anonymous (non-evictable) memory under <see cref="UseMmap"/>.</summary>
     public long AnonymousBytes { get; init; }
     /// <summary>File-backed (page cache) memory that must stay cached to run at full speed under <see cref="UseMmap"/>.</summary>

@@ -50,7 +50,7 @@ public static partial class MemoryPlanner
         var budget = plan.Host.UsableBytes;
         foreach (var gpu in plan.Devices.Skip(1)) budget += Math.Max(0, gpu.CapacityBytes - gpu.ReserveBytes);
         long nonWeights = plan.Host.RuntimeOverheadBytes;
-        foreach (var d in plan.Devices) nonWeights += d.KvCacheBytes + d.ComputeBytes + d.OutputBytes;
+        foreach (var d in plan.Devices) nonWeights += d.KvCacheBytes + (d.Device.IsCpu ? plan.Host.ComputeResidentBytes : d.ComputeBytes) + d.OutputBytes;
         var room = budget - nonWeights;
 
         var rows = new List<QuantizationFit>();

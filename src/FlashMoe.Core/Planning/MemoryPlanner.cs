@@ -65,7 +65,7 @@ public static partial class MemoryPlanner
         }
 
         // ---- compute buffers ----
-        var compute = DeviceComputeBuffers.Estimate(prepared, options, gpus.Count, layerDevices, outputDevice, placed);
+        var compute = DeviceComputeBuffers.Estimate(prepared, options, gpus.Count, layerDevices, outputDevice, placed, out var cpuComputeResident);
         var outputBuffer = ComputeBufferEstimator.OutputBufferBytes(model);
 
         // ---- devices ----
@@ -90,7 +90,7 @@ public static partial class MemoryPlanner
             };
         }
 
-        var hostPlan = HostFootprint.Account(options, devices[0], prepared.FileTensorBytes, EvidenceThresholds.RuntimeOverheadBytes(model), usable, reserve, reserveIsDefault, host)
+        var hostPlan = HostFootprint.Account(options, devices[0], cpuComputeResident, prepared.FileTensorBytes, EvidenceThresholds.RuntimeOverheadBytes(model), usable, reserve, reserveIsDefault, host)
             with { MappedBytes = options.UseMmap ? HostFootprint.MappedSpanBytes(prepared, placed) : 0 };
         var offloaded = LlamaPlacement.GpuLayers(layerDevices) + (outputDevice.IsCpu ? 0 : 1);
 

@@ -233,6 +233,7 @@ public static class PlanFile
         w.WriteNumber("repackedBytes", h.RepackedBytes);
         w.WriteNumber("kvCacheBytes", h.KvCacheBytes);
         w.WriteNumber("computeBytes", h.ComputeBytes);
+        w.WriteNumber("computeResidentBytes", h.ComputeResidentBytes);
         w.WriteNumber("outputBytes", h.OutputBytes);
         w.WriteNumber("runtimeOverheadBytes", h.RuntimeOverheadBytes);
         w.WriteNumber("footprintBytes", h.FootprintBytes);

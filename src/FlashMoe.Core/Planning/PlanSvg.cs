@@ -201,7 +201,7 @@ public static class PlanSvg
         }
         host.Parts.Add(new Part(Segment.RepackedCopy, h.RepackedBytes));
         host.Parts.Add(new Part(Segment.KvCache, h.KvCacheBytes));
-        host.Parts.Add(new Part(Segment.Compute, h.ComputeBytes + h.OutputBytes));
+        host.Parts.Add(new Part(Segment.Compute, h.ComputeResidentBytes + h.OutputBytes));
         host.Parts.Add(new Part(Segment.RuntimeOverhead, h.RuntimeOverheadBytes));
         bars.Add(host);
 

@@ -15,6 +15,7 @@ internal sealed class PreparedModel
     // Keyed by text, not by a (int, KvCacheType, KvCacheType, long, bool) tuple: a Dictionary over a value tuple is not
     // precompiled (ReadyToRun) and would be JIT-compiled on every build's first check; a handful of lookups per plan.
     private readonly Dictionary<string, long[]> _kv = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long[]> _wholeGraph = new(StringComparer.Ordinal);
 
     public PreparedModel(ModelSummary model, IReadOnlyList<TensorOverride> overrides, int gpuCount)
     {
@@ -72,11 +73,28 @@ internal sealed class PreparedModel
 
     public long[] KvLayerBytes(int contextSize, KvCacheType k, KvCacheType v, long ubatchSize, bool swaFull)
     {
-        var key = Invariant.Number(contextSize) + "|" + Invariant.Number((int)k) + "|" + Invariant.Number((int)v) + "|" + ubatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture) + "|" + (swaFull ? "1" : "0");
+        var key = Invariant.Number(contextSize) + "|" + Invariant.Number((int)k) + "|" + Invariant.Number((int)v) + "|" + Invariant.Number(ubatchSize) + "|" + (swaFull ? "1" : "0");
         if (!_kv.TryGetValue(key, out var bytes))
         {
             bytes = KvCacheEstimator.LayerBytes(Model, contextSize, k, v, ubatchSize, swaFull);
             _kv[key] = bytes;
+        }
+        return bytes;
+    }
+
+    /// <summary>
+    /// The CPU-only compute buffer: { reserved, resident } (<see cref="ComputeBufferEstimator.WholeGraphResidentBytes"/>),
+    /// remembered per shape — the resolver plans the same model many times with the same ubatch, context and cache.
+    /// </summary>
+    public long[] WholeGraphCompute(long tokens, long residentOutputs, long kvCells, bool flashAttention, KvCacheType k, KvCacheType v, long windowCells)
+    {
+        var key = Invariant.Number(tokens) + "|" + Invariant.Number(residentOutputs) + "|" + Invariant.Number(kvCells) + "|" + (flashAttention ? "1" : "0")
+                  + "|" + Invariant.Number((int)k) + "|" + Invariant.Number((int)v) + "|" + Invariant.Number(windowCells);
+        if (!_wholeGraph.TryGetValue(key, out var bytes))
+        {
+            var resident = ComputeBufferEstimator.WholeGraphResidentBytes(Model, tokens, residentOutputs, kvCells, flashAttention, k, v, windowCells, out var reserved);
+            bytes = new[] { reserved, resident };
+            _wholeGraph[key] = bytes;
         }
         return bytes;
     }

@@ -35,6 +35,8 @@ internal sealed class ReplayTensor
     public int Children;
     public int Views;
     public bool Allocated;
+    /// <summary>The allocator gave the tensor an offset (it stays recorded after the tensor is freed).</summary>
+    public bool Placed;
     public long Offset;
 }
 
