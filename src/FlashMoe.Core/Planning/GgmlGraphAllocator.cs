@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 
 namespace FlashMoe.Planning;
 
@@ -200,7 +199,7 @@ internal static class GgmlGraphAllocator
             // best fit among the free blocks except the last; ties go to the later block (<=)
             var best = -1;
             var bestSize = long.MaxValue;
-            for (var i = 0; i < _offsets.Count - 1; i++)
+            for (var i = 0; i < _count - 1; i++)
             {
                 if (_sizes[i] >= size && _sizes[i] <= bestSize)
                 {
@@ -208,15 +207,14 @@ internal static class GgmlGraphAllocator
                     bestSize = _sizes[i];
                 }
             }
-            if (best < 0) best = _offsets.Count - 1;
+            if (best < 0) best = _count - 1;
 
             var offset = _offsets[best];
             _offsets[best] = offset + size;
             _sizes[best] -= size;
             if (_sizes[best] == 0)
             {
-                _offsets.RemoveAt(best);
-                _sizes.RemoveAt(best);
+                RemoveAt(best);
             }
             MaxSize = Math.Max(MaxSize, offset + size);
             // Each tensor is at most SaturatedBytes, so stopping here keeps every offset far from overflowing.
@@ -227,16 +225,15 @@ internal static class GgmlGraphAllocator
         public void Free(long offset, long bytes)
         {
             var size = Align(bytes);
-            for (var i = 0; i < _offsets.Count; i++)
+            for (var i = 0; i < _count; i++)
             {
                 if (_offsets[i] + _sizes[i] == offset)
                 {
                     _sizes[i] += size;
-                    if (i < _offsets.Count - 1 && _offsets[i] + _sizes[i] == _offsets[i + 1])
+                    if (i < _count - 1 && _offsets[i] + _sizes[i] == _offsets[i + 1])
                     {
                         _sizes[i] += _sizes[i + 1];
-                        _offsets.RemoveAt(i + 1);
-                        _sizes.RemoveAt(i + 1);
+                        RemoveAt(i + 1);
                     }
                     return;
                 }
@@ -247,16 +244,39 @@ internal static class GgmlGraphAllocator
                     if (i > 0 && _offsets[i - 1] + _sizes[i - 1] == _offsets[i])
                     {
                         _sizes[i - 1] += _sizes[i];
-                        _offsets.RemoveAt(i);
-                        _sizes.RemoveAt(i);
+                        RemoveAt(i);
                     }
                     return;
                 }
             }
             var at = 0;
-            while (at < _offsets.Count && _offsets[at] < offset) at++;
-            _offsets.Insert(at, offset);
-            _sizes.Insert(at, size);
+            while (at < _count && _offsets[at] < offset) at++;
+            InsertAt(at, offset, size);
+        }
+
+        private void RemoveAt(int index)
+        {
+            _count--;
+            Array.Copy(_offsets, index + 1, _offsets, index, _count - index);
+            Array.Copy(_sizes, index + 1, _sizes, index, _count - index);
+        }
+
+        private void InsertAt(int index, long offset, long size)
+        {
+            if (_count == _offsets.Length)
+            {
+                var offsets = new long[_count * 2];
+                var sizes = new long[_count * 2];
+                Array.Copy(_offsets, offsets, _count);
+                Array.Copy(_sizes, sizes, _count);
+                _offsets = offsets;
+                _sizes = sizes;
+            }
+            Array.Copy(_offsets, index, _offsets, index + 1, _count - index);
+            Array.Copy(_sizes, index, _sizes, index + 1, _count - index);
+            _offsets[index] = offset;
+            _sizes[index] = size;
+            _count++;
         }
 
         private long Align(long bytes) => (bytes + _alignment - 1) / _alignment * _alignment;
