@@ -140,11 +140,11 @@ public sealed class ModelSummary
     public int TensorCount { get; init; }
 
     /// <summary>Bytes per tensor role.</summary>
-    public IReadOnlyDictionary<TensorRole, long> BytesByRole { get; init; } = new Dictionary<TensorRole, long>();
+    public IReadOnlyDictionary<TensorRole, long> BytesByRole { get; init; } = new RoleBytes();
     /// <summary>Bytes per block index (index = layer); tensors outside blocks are not counted here.</summary>
     public EquatableArray<long> BytesByLayer { get; init; }
     /// <summary>Bytes per ggml type.</summary>
-    public IReadOnlyDictionary<GgmlType, long> BytesByType { get; init; } = new Dictionary<GgmlType, long>();
+    public IReadOnlyDictionary<GgmlType, long> BytesByType { get; init; } = new TypeBytes();
     /// <summary>Every tensor in header order (empty for declared summaries).</summary>
     public EquatableArray<TensorSummary> Tensors { get; init; }
     /// <summary>For declared summaries: each fact that was assumed rather than declared (empty for files).</summary>

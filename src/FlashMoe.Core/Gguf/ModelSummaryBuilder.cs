@@ -33,9 +33,9 @@ internal static class ModelSummaryBuilder
         var expertUsedCount = (int)Integer(file, Key("expert_used_count"), 0, expertCount, 0, "no more than " + Key("expert_count"));
 
         var tensors = new List<TensorSummary>(file.Tensors.Count);
-        var byRole = new Dictionary<TensorRole, long>();
-        foreach (TensorRole role in Enum.GetValues(typeof(TensorRole))) byRole[role] = 0;
-        var byType = new Dictionary<GgmlType, long>();
+        var byRole = new RoleBytes();
+        foreach (TensorRole role in Enum.GetValues(typeof(TensorRole))) byRole.Add(role, 0);
+        var byType = new TypeBytes();
         var maxLayer = -1;
         long parameters = 0;
         long totalBytes = 0;
@@ -44,8 +44,8 @@ internal static class ModelSummaryBuilder
             var layer = TensorClassifier.TryGetLayer(t.Name, out var l) ? l : (int?)null;
             var role = TensorClassifier.Classify(t.Name);
             tensors.Add(new TensorSummary(t.Name, t.Type, t.Dimensions, t.Offset, t.Bytes, role, layer));
-            byRole[role] = GgufFile.SaturatingAdd(byRole[role], t.Bytes);
-            byType[t.Type] = GgufFile.SaturatingAdd(byType.TryGetValue(t.Type, out var soFar) ? soFar : 0, t.Bytes);
+            byRole.Add(role, t.Bytes);
+            byType.Add(t.Type, t.Bytes);
             if (layer is { } index && index > maxLayer) maxLayer = index;
             parameters = GgufFile.SaturatingAdd(parameters, t.ElementCount);
             totalBytes = GgufFile.SaturatingAdd(totalBytes, t.Bytes);

@@ -161,15 +161,15 @@ public static class DeclaredModel
             LeadingDenseBlockCount = experts > 0 ? Math.Min(shape.LeadingDense, blocks) : 0,
             ParameterCount = parameters,
             TensorBytes = size,
-            BytesByRole = new Dictionary<TensorRole, long>
+            BytesByRole = new RoleBytes
             {
-                [TensorRole.TokenEmbedding] = embeddingBytes,
-                [TensorRole.Output] = outputBytes,
-                [TensorRole.ExpertFfn] = expertTotal,
-                [TensorRole.Attention] = layerTotal - expertTotal,
+                { TensorRole.TokenEmbedding, embeddingBytes },
+                { TensorRole.Output, outputBytes },
+                { TensorRole.ExpertFfn, expertTotal },
+                { TensorRole.Attention, layerTotal - expertTotal },
             },
             BytesByLayer = perLayer.ToEquatableArray(),
-            BytesByType = new Dictionary<GgmlType, long> { [type] = size },
+            BytesByType = new TypeBytes { { type, size } },
             Assumptions = assumptions.ToEquatableArray(),
         };
     }
@@ -185,23 +185,18 @@ public static class DeclaredModel
         if (model.Tensors.Count > 0) return model.Tensors;
 
         var list = new List<TensorSummary>();
-        var type = GgmlType.F16;
-        long biggest = -1;
-        foreach (var pair in model.BytesByType)
-        {
-            if (pair.Value > biggest) { biggest = pair.Value; type = pair.Key; }
-        }
+        var type = TypeBytes.Dominant(model.BytesByType);
         var nominal = EquatableArray.Create(Math.Max(1, model.EmbeddingLength), 8L);
         // Routed experts are 3-D (MUL_MAT_ID), which decides whether the CPU repacks them.
         var nominalExperts = EquatableArray.Create(Math.Max(1, model.EmbeddingLength), 8L, 8L);
-        long RoleBytes(TensorRole role) => model.BytesByRole.TryGetValue(role, out var v) ? v : 0;
+        long BytesOf(TensorRole role) => model.BytesByRole.TryGetValue(role, out var v) ? v : 0;
 
-        var embedding = RoleBytes(TensorRole.TokenEmbedding);
+        var embedding = BytesOf(TensorRole.TokenEmbedding);
         if (embedding > 0) list.Add(new TensorSummary("token_embd.weight", type, nominal, 0, embedding, TensorRole.TokenEmbedding, null));
 
         var layers = model.BytesByLayer.Count;
         var moeLayers = model.IsMoe ? Math.Max(0, layers - Math.Max(0, model.LeadingDenseBlockCount)) : 0;
-        var expertPerLayer = moeLayers > 0 ? RoleBytes(TensorRole.ExpertFfn) / moeLayers : 0;
+        var expertPerLayer = moeLayers > 0 ? BytesOf(TensorRole.ExpertFfn) / moeLayers : 0;
         for (var il = 0; il < layers; il++)
         {
             var layerBytes = model.BytesByLayer[il];
@@ -218,7 +213,7 @@ public static class DeclaredModel
             }
         }
 
-        var output = RoleBytes(TensorRole.Output);
+        var output = BytesOf(TensorRole.Output);
         if (output > 0) list.Add(new TensorSummary("output.weight", type, nominal, 0, output, TensorRole.Output, null));
         return list;
     }

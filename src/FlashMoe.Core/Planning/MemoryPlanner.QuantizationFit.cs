@@ -34,12 +34,7 @@ public static partial class MemoryPlanner
     public static long ParameterCount(ModelSummary model)
     {
         if (model.ParameterCount > 0) return model.ParameterCount;
-        var type = GgmlType.F16;
-        long biggest = -1;
-        foreach (var pair in model.BytesByType)
-        {
-            if (pair.Value > biggest) { biggest = pair.Value; type = pair.Key; }
-        }
+        var type = TypeBytes.Dominant(model.BytesByType);
         var bytes = model.TensorBytes > 0 ? model.TensorBytes : model.FileSizeBytes;
         return bytes <= 0 ? 0 : (long)(bytes * 8.0 / GgmlTypeTable.Get(type).BitsPerWeight);
     }

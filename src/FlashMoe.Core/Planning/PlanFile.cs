@@ -75,10 +75,10 @@ public static class PlanFile
         var names = new string[bytesByType.Count];
         var bytes = new long[names.Length];
         var count = 0;
-        foreach (var pair in bytesByType)
+        void Insert(GgmlType type, long value)
         {
-            if (count == names.Length) break; // a dictionary reports its own count; never trust it past the array
-            var name = pair.Key.ToString();
+            if (count == names.Length) return; // a dictionary reports its own count; never trust it past the array
+            var name = type.ToString();
             var at = count++;
             for (; at > 0 && string.CompareOrdinal(names[at - 1], name) > 0; at--)
             {
@@ -86,7 +86,16 @@ public static class PlanFile
                 bytes[at] = bytes[at - 1];
             }
             names[at] = name;
-            bytes[at] = pair.Value;
+            bytes[at] = value;
+        }
+        // A header's own table is walked by index; only a hand-made dictionary is enumerated (KeyValuePair over a Core enum).
+        if (bytesByType is TypeBytes own)
+        {
+            for (var i = 0; i < own.Count; i++) Insert(own.KeyAt(i), own.ValueAt(i));
+        }
+        else
+        {
+            foreach (var pair in bytesByType) Insert(pair.Key, pair.Value);
         }
         for (var i = 0; i < count; i++) w.WriteNumber(names[i], bytes[i]);
     }
