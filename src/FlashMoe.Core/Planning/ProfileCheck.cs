@@ -84,39 +84,51 @@ public static class ProfileCheck
         var projectDirectory = string.IsNullOrWhiteSpace(request.ProjectDirectory) ? Directory.GetCurrentDirectory() : request.ProjectDirectory;
         var selected = new HashSet<string>(request.SelectedProfiles, StringComparer.Ordinal);
         var knownNames = new List<string>();
-        var entries = new List<PlanFileEntry>();
-        var diagnostics = new List<CheckDiagnostic>();
         var seenFiles = new HashSet<string>(StringComparer.Ordinal);
         var documents = new List<ProfileDocument>();
         // Profiles usually share a model: its header is read once per run.
         var headers = new Dictionary<string, ReadHeader>(StringComparer.Ordinal);
+        // The diagnostics in report order: each file's own, then each of its profiles' (filled in by the checks).
+        var ordered = new List<List<CheckDiagnostic>>();
+        var checks = new List<PendingCheck>();
+        var lookup = new ModelLookup(request.ModelRoot, projectDirectory);
 
         foreach (var itemSpec in request.ProfileFiles)
         {
             if (string.IsNullOrWhiteSpace(itemSpec)) continue;
+            var fileDiagnostics = new List<CheckDiagnostic>();
+            ordered.Add(fileDiagnostics);
             var path = FullPath(itemSpec, projectDirectory);
             if (path is null)
             {
-                diagnostics.Add(Unreadable(itemSpec, "it is not a valid path"));
+                fileDiagnostics.Add(Unreadable(itemSpec, "it is not a valid path"));
                 continue;
             }
             if (!seenFiles.Add(path)) continue;
             var document = ReadDocument(path, out var failure);
             if (document is null)
             {
-                diagnostics.Add(failure!);
+                fileDiagnostics.Add(failure!);
                 continue;
             }
 
             documents.Add(document);
-            if (request.IncludeProfileFileDiagnostics) diagnostics.AddRange(document.Diagnostics.Select(d => new CheckDiagnostic(d, path)));
+            if (request.IncludeProfileFileDiagnostics) fileDiagnostics.AddRange(document.Diagnostics.Select(d => new CheckDiagnostic(d, path)));
             knownNames.AddRange(document.ProfileNames);
             foreach (var parsed in document.Profiles)
             {
                 if (selected.Count > 0 && !selected.Contains(parsed.Profile.Name)) continue;
-                entries.Add(CheckProfile(parsed, path, new ModelLookup(request.ModelRoot, projectDirectory), host: null, diagnostics.Add, log, headers));
+                var check = new PendingCheck(parsed, path);
+                checks.Add(check);
+                ordered.Add(check.Diagnostics);
             }
         }
+
+        RunChecks(checks, lookup, headers, log);
+        var entries = new List<PlanFileEntry>(checks.Count);
+        foreach (var check in checks) entries.Add(check.Entry!);
+        var diagnostics = new List<CheckDiagnostic>();
+        foreach (var part in ordered) diagnostics.AddRange(part);
 
         if (request.IncludeProfileFileDiagnostics)
         {
@@ -134,6 +146,52 @@ public static class ProfileCheck
         }
 
         return new ProfileCheckResult(entries.ToEquatableArray(), diagnostics.ToEquatableArray());
+    }
+
+    /// <summary>One profile to check, with what its check reports (kept apart so checks can run in parallel).</summary>
+    private sealed class PendingCheck
+    {
+        public PendingCheck(ParsedProfile parsed, string profileFile)
+        {
+            Parsed = parsed;
+            ProfileFile = profileFile;
+        }
+
+        public ParsedProfile Parsed { get; }
+        public string ProfileFile { get; }
+        public List<CheckDiagnostic> Diagnostics { get; } = new();
+        public PlanFileEntry? Entry { get; set; }
+    }
+
+    /// <summary>
+    /// Runs the checks on up to one thread per core: profiles are independent (Core keeps no shared mutable state;
+    /// the header cache is locked), and a build waits for this target, so its wall time is the point. Diagnostics and
+    /// entries are merged in profile order by the caller, so they do not depend on the scheduling; the progress lines
+    /// go to <paramref name="log"/> one at a time as they come (a failing logger fails that profile's check alone).
+    /// </summary>
+    private static void RunChecks(List<PendingCheck> checks, ModelLookup lookup, Dictionary<string, ReadHeader> headers, Action<string>? log)
+    {
+        var gate = new object();
+        Action<string>? serialLog = log is null ? null : line =>
+        {
+            lock (gate) log(line);
+        };
+        var next = -1;
+        void Work()
+        {
+            int i;
+            while ((i = System.Threading.Interlocked.Increment(ref next)) < checks.Count)
+            {
+                var check = checks[i];
+                check.Entry = CheckProfile(check.Parsed, check.ProfileFile, lookup, host: null, check.Diagnostics.Add, serialLog, headers);
+            }
+        }
+
+        var helpers = Math.Min(Environment.ProcessorCount, checks.Count) - 1;
+        var running = new System.Threading.Tasks.Task[Math.Max(0, helpers)];
+        for (var h = 0; h < running.Length; h++) running[h] = System.Threading.Tasks.Task.Run(Work);
+        Work();
+        System.Threading.Tasks.Task.WaitAll(running);
     }
 
     /// <summary>
@@ -225,11 +283,23 @@ public static class ProfileCheck
             try
             {
                 var stopwatch = Stopwatch.StartNew();
-                if (headers is null || !headers.TryGetValue(found, out var header))
+                ReadHeader header;
+                if (headers is null)
                 {
-                    var file = GgufReader.Read(found);
-                    header = new ReadHeader(file.ToSummary(), file.BytesRead, file.FileLength);
-                    headers?.Add(found, header);
+                    header = ReadModelHeader(found);
+                }
+                else
+                {
+                    // Checks run in parallel: the first to need a file reads it, the others wait for it.
+                    lock (headers)
+                    {
+                        if (!headers.TryGetValue(found, out var cached))
+                        {
+                            cached = ReadModelHeader(found);
+                            headers.Add(found, cached);
+                        }
+                        header = cached;
+                    }
                 }
                 model = header.Model;
                 entry = entry with { ModelSource = ModelSource.File, HeaderBytesRead = header.BytesRead };
@@ -264,6 +334,12 @@ public static class ProfileCheck
         var advice = resolved.Advice.Select(a => a with { Diagnostic = a.Locate(locations) }).ToEquatableArray();
         foreach (var a in advice) report(new CheckDiagnostic(a.Diagnostic));
         return entry with { Resolved = resolved, Advice = advice };
+    }
+
+    private static ReadHeader ReadModelHeader(string path)
+    {
+        var file = GgufReader.Read(path);
+        return new ReadHeader(file.ToSummary(), file.BytesRead, file.FileLength);
     }
 
     private static PlanFileEntry Unusable(PlanFileEntry entry, Advice advice, ProfileLocations locations, Action<CheckDiagnostic> report)
