@@ -53,6 +53,11 @@ public sealed record ProfileCheckRequest
     /// reports them in the same build; a command-line check has no generator and includes them.
     /// </summary>
     public bool IncludeProfileFileDiagnostics { get; init; }
+    /// <summary>
+    /// Threads the profiles are checked on at most; 0 (the default) is one per core. A check that runs beside other
+    /// work (the build's own targets) takes 1, so it does not compete with that work for every core.
+    /// </summary>
+    public int MaxThreads { get; init; }
 }
 
 /// <summary>What the build check found: one entry per checked profile and every diagnostic, in report order.</summary>
@@ -124,7 +129,7 @@ public static class ProfileCheck
             }
         }
 
-        RunChecks(checks, lookup, headers, log);
+        RunChecks(checks, lookup, headers, log, request.MaxThreads > 0 ? request.MaxThreads : Environment.ProcessorCount);
         var entries = new List<PlanFileEntry>(checks.Count);
         foreach (var check in checks) entries.Add(check.Entry!);
         var diagnostics = new List<CheckDiagnostic>();
@@ -164,12 +169,12 @@ public static class ProfileCheck
     }
 
     /// <summary>
-    /// Runs the checks on up to one thread per core: profiles are independent (Core keeps no shared mutable state;
+    /// Runs the checks on up to <paramref name="maxThreads"/> threads (one per core unless asked otherwise): profiles are independent (Core keeps no shared mutable state;
     /// the header cache is locked), and a build waits for this target, so its wall time is the point. Diagnostics and
     /// entries are merged in profile order by the caller, so they do not depend on the scheduling; the progress lines
     /// go to <paramref name="log"/> one at a time as they come (a failing logger fails that profile's check alone).
     /// </summary>
-    private static void RunChecks(List<PendingCheck> checks, ModelLookup lookup, Dictionary<string, ReadHeader> headers, Action<string>? log)
+    private static void RunChecks(List<PendingCheck> checks, ModelLookup lookup, Dictionary<string, ReadHeader> headers, Action<string>? log, int maxThreads)
     {
         var gate = new object();
         Action<string>? serialLog = log is null ? null : line =>
@@ -187,7 +192,7 @@ public static class ProfileCheck
             }
         }
 
-        var helpers = Math.Min(Environment.ProcessorCount, checks.Count) - 1;
+        var helpers = Math.Min(maxThreads, checks.Count) - 1;
         var running = new System.Threading.Tasks.Task[Math.Max(0, helpers)];
         for (var h = 0; h < running.Length; h++) running[h] = System.Threading.Tasks.Task.Run(Work);
         Work();
