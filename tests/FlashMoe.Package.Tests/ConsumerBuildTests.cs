@@ -41,7 +41,7 @@ public sealed class ConsumerBuildTests(PackageFeedFixture fixture)
             .WriteFile("extra.flashmoe.json", """{ "profiles": {} }""");
 
         var build = app.MSBuild("-restore", "-t:Build", "-getTargetResult:FlashMoeCheckProfiles", "-getProperty:FlashMoeTasksAssembly",
-            "-getItem:AdditionalFiles", "-getItem:CompilerVisibleProperty");
+            "-getProperty:_FlashMoeStartedCheck", "-getItem:AdditionalFiles", "-getItem:CompilerVisibleProperty");
         BuildAssert.Succeeded(build);
         using var json = JsonDocument.Parse(JsonPart(build));
         var root = json.RootElement;
@@ -67,6 +67,15 @@ public sealed class ConsumerBuildTests(PackageFeedFixture fixture)
         Assert.Equal("Success", check.GetProperty("Result").GetString());
         Assert.Equal(new[] { "extra.flashmoe.json", "flashmoe.json" },
             check.GetProperty("Items").EnumerateArray().Select(i => Path.GetFileName(i.GetProperty("FullPath").GetString()!)).OrderBy(f => f, StringComparer.Ordinal));
+
+        // With a second core the check was started early on a worker thread (the target then logged its result).
+        var started = root.GetProperty("Properties").GetProperty("_FlashMoeStartedCheck").GetString();
+        Assert.Equal(Environment.ProcessorCount >= 2, !string.IsNullOrEmpty(started));
+        var inline = app.MSBuild("-t:Build", "-p:FlashMoeCheckEarly=false", "-getProperty:_FlashMoeStartedCheck", "-getTargetResult:FlashMoeCheckProfiles");
+        BuildAssert.Succeeded(inline);
+        using var inlineJson = JsonDocument.Parse(JsonPart(inline));
+        Assert.Equal(string.Empty, inlineJson.RootElement.GetProperty("Properties").GetProperty("_FlashMoeStartedCheck").GetString());
+        Assert.Equal("Success", inlineJson.RootElement.GetProperty("TargetResults").GetProperty("FlashMoeCheckProfiles").GetProperty("Result").GetString());
 
         // FlashMoeCheck=false turns it off.
         var off = app.MSBuild("-t:Build", "-p:FlashMoeCheck=false", "-getTargetResult:FlashMoeCheckProfiles");

@@ -3,6 +3,7 @@ using System.Collections;
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.Build.Framework;
+using Xunit;
 
 namespace FlashMoe.Tasks.Tests;
 
@@ -12,10 +13,17 @@ public sealed record LoggedEvent(string Severity, string? Code, string? File, in
     public override string ToString() => $"{File}({Line},{Column},{EndLine},{EndColumn}): {Severity} {Code}: {Message}";
 }
 
-/// <summary>An <see cref="IBuildEngine"/> that records every error, warning and message the task logs.</summary>
-public sealed class FakeBuildEngine : IBuildEngine
+/// <summary>
+/// An <see cref="IBuildEngine4"/> that records every error, warning and message the task logs, and holds registered
+/// task objects for the build as MSBuild does (a started check travels between two tasks that way).
+/// </summary>
+public sealed class FakeBuildEngine : IBuildEngine4
 {
     private readonly List<LoggedEvent> _events = new();
+    private readonly Dictionary<object, object> _buildObjects = new();
+
+    /// <summary>The objects registered for the build and not yet taken back.</summary>
+    public IReadOnlyCollection<object> RegisteredObjects => _buildObjects.Values;
 
     /// <summary>When set, throws from <see cref="LogMessageEvent"/> for a message matching it (fault injection).</summary>
     public Func<BuildMessageEventArgs, bool>? ThrowOnMessage { get; set; }
@@ -46,6 +54,33 @@ public sealed class FakeBuildEngine : IBuildEngine
 
     public bool BuildProjectFile(string projectFileName, string[] targetNames, IDictionary globalProperties, IDictionary targetOutputs) =>
         throw new NotSupportedException();
+
+    public void RegisterTaskObject(object key, object obj, RegisteredTaskObjectLifetime lifetime, bool allowEarlyCollection)
+    {
+        Assert.Equal(RegisteredTaskObjectLifetime.Build, lifetime);
+        _buildObjects[key] = obj;
+    }
+
+    public object? GetRegisteredTaskObject(object key, RegisteredTaskObjectLifetime lifetime) =>
+        _buildObjects.TryGetValue(key, out var obj) ? obj : null;
+
+    public object? UnregisterTaskObject(object key, RegisteredTaskObjectLifetime lifetime) =>
+        _buildObjects.Remove(key, out var obj) ? obj : null;
+
+    public bool IsRunningMultipleNodes => false;
+
+    public bool BuildProjectFile(string projectFileName, string[] targetNames, IDictionary globalProperties, IDictionary targetOutputs, string toolsVersion) =>
+        throw new NotSupportedException();
+
+    public bool BuildProjectFilesInParallel(string[] projectFileNames, string[] targetNames, IDictionary[] globalProperties, IDictionary[] targetOutputsPerProject,
+        string[] toolsVersion, bool useResultsCache, bool unloadProjectsOnCompletion) => throw new NotSupportedException();
+
+    public BuildEngineResult BuildProjectFilesInParallel(string[] projectFileNames, string[] targetNames, IDictionary[] globalProperties,
+        IList<string>[] removeGlobalProperties, string[] toolsVersion, bool returnTargetOutputs) => throw new NotSupportedException();
+
+    public void Yield() { }
+
+    public void Reacquire() { }
 
     public bool ContinueOnError => false;
     public int LineNumberOfTaskNode => 0;

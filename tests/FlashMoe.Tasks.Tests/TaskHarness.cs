@@ -30,23 +30,35 @@ public sealed class TaskHarness : IDisposable
 
     public (bool Result, FakeBuildEngine Engine, FlashMoeCheckProfiles Task) Run(
         string[]? files = null, string? profileName = null, string? modelRoot = null, string? planOutputPath = "obj/flashmoe.plan.json",
-        FakeBuildEngine? engine = null, string? cachePath = null)
+        FakeBuildEngine? engine = null, string? cachePath = null, string? startedCheck = null)
     {
         engine ??= new FakeBuildEngine();
-        var task = new FlashMoeCheckProfiles
-        {
-            BuildEngine = engine,
-            ProfileFiles = (files ?? new[] { "flashmoe.json" }).Select(f => (ITaskItem)new TaskItem(Path.IsPathRooted(f) ? f : Path.Combine(Directory, f))).ToArray(),
-            ProfileName = profileName,
-            ModelRoot = modelRoot,
-            ProjectDirectory = Directory,
-            PlanOutputPath = planOutputPath,
-            CachePath = cachePath,
-        };
+        var task = Parameters(new FlashMoeCheckProfiles { BuildEngine = engine, StartedCheck = startedCheck }, files, profileName, modelRoot, planOutputPath, cachePath);
         var result = task.Execute();
         // The task's contract: success exactly when it logged no error.
         Assert.Equal(!engine.Errors.Any(), result);
         return (result, engine, task);
+    }
+
+    /// <summary>Runs <see cref="FlashMoeStartProfileCheck"/> with the parameters <see cref="Run"/> takes; returns its token.</summary>
+    public string Start(FakeBuildEngine engine, string[]? files = null, string? profileName = null, string? planOutputPath = "obj/flashmoe.plan.json",
+        string? cachePath = null)
+    {
+        var task = Parameters(new FlashMoeStartProfileCheck { BuildEngine = engine }, files, profileName, null, planOutputPath, cachePath);
+        Assert.True(task.Execute());
+        return task.StartedCheck;
+    }
+
+    private T Parameters<T>(T task, string[]? files, string? profileName, string? modelRoot, string? planOutputPath, string? cachePath)
+        where T : ProfileCheckTask
+    {
+        task.ProfileFiles = (files ?? new[] { "flashmoe.json" }).Select(f => (ITaskItem)new TaskItem(Path.IsPathRooted(f) ? f : Path.Combine(Directory, f))).ToArray();
+        task.ProfileName = profileName;
+        task.ModelRoot = modelRoot;
+        task.ProjectDirectory = Directory;
+        task.PlanOutputPath = planOutputPath;
+        task.CachePath = cachePath;
+        return task;
     }
 
     public void Dispose()
