@@ -44,10 +44,11 @@ internal static class DeviceComputeBuffers
 
         long Share(int first, int count, bool output, bool hostsInputs, long t) =>
             ComputeBufferEstimator.DeviceShareBytes(model, first, count, output, hostsInputs, t, cells, fa, options.TypeK, options.TypeV, windowCells);
-        // The CPU's share: reserved into compute[0], resident into cpuResident.
-        void CpuShare(int first, int count, bool output, bool hostsInputs, long t, ref long resident)
+        // The CPU's share: reserved into compute[0], resident into hostResident (an out parameter cannot be captured).
+        long hostResident = 0;
+        void CpuShare(int first, int count, bool output, bool hostsInputs, long t)
         {
-            resident += ComputeBufferEstimator.DeviceShareResidentBytes(model, first, count, output, hostsInputs, t, outputs, cells, fa,
+            hostResident += ComputeBufferEstimator.DeviceShareResidentBytes(model, first, count, output, hostsInputs, t, outputs, cells, fa,
                 options.TypeK, options.TypeV, windowCells, out var reserved);
             compute[0] += reserved;
         }
@@ -65,16 +66,15 @@ internal static class DeviceComputeBuffers
         // in that GPU's compute buffer); the CPU then only computes single-token graphs. Every graph input lives in the
         // CPU's buffer whatever runs where (the scheduler assigns inputs to the CPU backend).
         var opOffload = tokens >= ComputeBufferEstimator.Constants.OpOffloadMinBatch;
-        long hostResident = 0;
         if (opOffload)
         {
-            CpuShare(0, 0, false, true, tokens, ref hostResident);
-            if (cpuLayerWork || outputDevice.IsCpu) CpuShare(hostedFirst, cpuLayerWork ? Math.Max(1, cpuLayers) : 0, outputDevice.IsCpu, false, 1, ref hostResident);
+            CpuShare(0, 0, false, true, tokens);
+            if (cpuLayerWork || outputDevice.IsCpu) CpuShare(hostedFirst, cpuLayerWork ? Math.Max(1, cpuLayers) : 0, outputDevice.IsCpu, false, 1);
         }
         else
         {
-            CpuShare(0, cpuLayers, outputDevice.IsCpu, true, tokens, ref hostResident);
-            if (cpuLayers == 0 && overridden >= 0) CpuShare(overridden, 1, false, false, tokens, ref hostResident);
+            CpuShare(0, cpuLayers, outputDevice.IsCpu, true, tokens);
+            if (cpuLayers == 0 && overridden >= 0) CpuShare(overridden, 1, false, false, tokens);
         }
         cpuResident = hostResident;
 
