@@ -73,6 +73,22 @@ public sealed class TuningTests
     }
 
     [Fact]
+    public void A_cache_auto_shrank_under_throughput_is_measured_against_f16_and_a_fixed_cache_is_not_varied()
+    {
+        // Below the file size no-mmap never fits, so "auto" shrinks the ubatch and then takes the q8_0 cache.
+        var limit = (long)(Model.FileSizeBytes * 0.95);
+        var loads = Tuning.LoadCandidates(Auto(), Model, Host(limit));
+        var winner = loads[0].Profile;
+        Assert.Equal(KvCacheType.Q8_0, winner.Load.KvCache!.V);
+
+        var candidates = Tuning.ContextCandidates(winner, Auto(), Model, Host(limit));
+        Assert.Equal(new[] { KvCacheType.Q8_0, KvCacheType.F16 }, candidates.Select(c => c.Profile.Load.KvCache!.V).Distinct());
+
+        var fixedCache = Auto() with { Load = Auto().Load with { KvCache = new KvCacheSpec(KvCacheType.Q8_0, KvCacheType.Q8_0) } };
+        Assert.All(Tuning.ContextCandidates(winner, fixedCache, Model, Host(limit)), c => Assert.Equal(KvCacheType.Q8_0, c.Profile.Load.KvCache!.V));
+    }
+
+    [Fact]
     public void Thread_counts_run_from_one_to_the_logical_cores()
     {
         Assert.Equal(new[] { 2, 1, 3, 4 }, Tuning.ThreadCounts(Host())); // the prior (physical cores) first

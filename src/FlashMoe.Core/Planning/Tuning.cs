@@ -69,7 +69,10 @@ public static class Tuning
         return list;
     }
 
-    /// <summary>Stage 2: context configurations on the winning load (flash attention, ubatch, and under the memory objective a q8_0 KV cache).</summary>
+    /// <summary>
+    /// Stage 2: context configurations on the winning load (flash attention, ubatch, and the KV cache: under the memory
+    /// objective also q8_0; under the others also f16 when "auto" resolved to a smaller cache).
+    /// </summary>
     public static IReadOnlyList<TuneCandidate> ContextCandidates(FlashMoeProfile loadWinner, FlashMoeProfile original, ModelSummary model, HostFacts host)
     {
         if (loadWinner is null) throw new ArgumentNullException(nameof(loadWinner));
@@ -82,6 +85,10 @@ public static class Tuning
         var kvTypes = new List<KvCacheSpec> { winnerKv };
         var memoryKv = new KvCacheSpec(EvidenceThresholds.MemoryObjectiveKvCacheType, EvidenceThresholds.MemoryObjectiveKvCacheType);
         if (original.Objective == Objective.Memory && !winnerKv.Equals(memoryKv)) kvTypes.Add(memoryKv);
+        // A cache the resolver shrank to fit ("auto" under throughput or latency) is measured against the objective's own
+        // f16 too: the smaller cache spares page cache but costs attention time, more on some models than the paging
+        // it spares (docs/evidence.md#the-memory-objective).
+        if (original.Objective != Objective.Memory && original.Load.KvCache is null && !winnerKv.Equals(KvCacheSpec.Default)) kvTypes.Add(KvCacheSpec.Default);
 
         var list = new List<TuneCandidate>();
         foreach (var fa in flash)
