@@ -29,6 +29,8 @@ internal sealed record FileIdentity(string Path, bool Exists, long Length, long 
         {
             var info = new FileInfo(path);
             if (!info.Exists) return new FileIdentity(path, false, 0, 0, string.Empty);
+            // Nothing to hash, and a FIFO or device (which reports size 0) would block the open until a writer appears.
+            if (info.Length == 0) return new FileIdentity(path, true, 0, info.LastWriteTimeUtc.Ticks, string.Empty);
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
             var buffer = new byte[(int)Math.Min(FingerprintBytes, info.Length)];
             var read = 0;

@@ -57,6 +57,11 @@ public sealed class FlashMoeCheckProfiles : ProfileCheckTask
         started.Work.Wait();
         // A target between the two may have changed a property the check depends on: then its result is not this one's.
         if (!started.Parameters.Equals(parameters)) return null;
+        if (!started.Run.InputsUnchanged())
+        {
+            Log.LogMessage(MessageImportance.Low, "FlashMoe: a profile or model file changed after the check started early; checking again.");
+            return null;
+        }
         started.Journal.ReplayInto(log);
         Log.LogMessage(MessageImportance.Low, "FlashMoe: logged the result of the check started earlier in the build (waited {0} ms for it).",
             stopwatch.ElapsedMilliseconds);

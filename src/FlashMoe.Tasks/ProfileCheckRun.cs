@@ -27,6 +27,10 @@ internal sealed class ProfileCheckRun
     private readonly List<string> _writtenFiles = new();
     private readonly int _maxThreads;
     private CheckResultCache? _recording;
+    // What the run read, to tell later whether its result still holds: the profile files with their hashes (null when
+    // one could not be read) and every model path it looked at, by identity.
+    private List<(string Path, string Hash)>? _profileHashes;
+    private List<FileIdentity>? _modelFiles;
 
     /// <param name="parameters">What to check.</param>
     /// <param name="log">Where its messages and diagnostics go.</param>
@@ -52,12 +56,13 @@ internal sealed class ProfileCheckRun
         var stopwatch = Stopwatch.StartNew();
         var projectDirectory = _parameters.ProjectDirectory;
         var cachePath = string.IsNullOrWhiteSpace(_parameters.CachePath) ? null : FullPath(_parameters.CachePath!, projectDirectory);
-        var profileHashes = cachePath is null ? null : HashProfileFiles(projectDirectory);
+        var profileHashes = _profileHashes = HashProfileFiles(projectDirectory);
         var key = profileHashes is null ? null : CacheKey();
         if (cachePath is not null && profileHashes is not null && key is not null
             && CheckResultCache.TryRead(cachePath) is { } cached && cached.Matches(key, profileHashes))
         {
             Replayed = true;
+            _modelFiles = cached.ModelFiles;
             foreach (var diagnostic in cached.Diagnostics) Emit(diagnostic);
             _log.Message(MessageImportance.Normal, string.Format(CultureInfo.InvariantCulture,
                 "{0} Inputs unchanged: the result was replayed from '{1}' in {2} ms.", cached.Summary, cachePath, stopwatch.ElapsedMilliseconds));
@@ -93,17 +98,41 @@ internal sealed class ProfileCheckRun
             CheckedProfiles.Count, headerFiles.Count, headerBytes, declared);
         _log.Message(MessageImportance.Normal, string.Format(CultureInfo.InvariantCulture, "{0} Took {1} ms.", summary, stopwatch.ElapsedMilliseconds));
 
+        // Every model path the check looked at, found or not (identities taken now: a file replaced during this build
+        // differs from them next time at the latest).
+        var modelPaths = CheckedProfiles.SelectMany(p => p.SearchedPaths.Concat(p.ModelSource == ModelSource.File && p.ModelPath is { } m ? new[] { m } : Array.Empty<string>()));
+        _modelFiles = modelPaths.Distinct(StringComparer.Ordinal).Select(FileIdentity.Of).ToList();
+
         // Only a clean result is kept: an error may be passing (a locked file) and must be looked at again.
         if (_recording is not null && cachePath is not null && !ReportedError)
         {
             _recording.Summary = summary;
-            // Every model path the check looked at, found or not (identities taken now: a file replaced during this
-            // build differs from them next time at the latest), and every file it wrote (plan, pictures).
-            var modelPaths = CheckedProfiles.SelectMany(p => p.SearchedPaths.Concat(p.ModelSource == ModelSource.File && p.ModelPath is { } m ? new[] { m } : Array.Empty<string>()));
-            _recording.ModelFiles.AddRange(modelPaths.Distinct(StringComparer.Ordinal).Select(FileIdentity.Of));
+            // The model files and every file it wrote (plan, pictures).
+            _recording.ModelFiles.AddRange(_modelFiles);
             _recording.OutputFiles.AddRange(_writtenFiles.Distinct(StringComparer.Ordinal).Select(FileIdentity.Of));
             _recording.TryWrite(cachePath);
         }
+    }
+
+    /// <summary>
+    /// Whether what the finished run read is still what is on disk: the same profile bytes and the same model files
+    /// by identity. A check started early is used only then (a target may write a profile or fetch a model meanwhile).
+    /// </summary>
+    public bool InputsUnchanged()
+    {
+        if (_profileHashes is null || _modelFiles is null) return false;
+        var now = HashProfileFiles(_parameters.ProjectDirectory);
+        if (now is null || now.Count != _profileHashes.Count) return false;
+        for (var i = 0; i < now.Count; i++)
+        {
+            if (!string.Equals(now[i].Path, _profileHashes[i].Path, StringComparison.Ordinal)
+                || !string.Equals(now[i].Hash, _profileHashes[i].Hash, StringComparison.Ordinal)) return false;
+        }
+        foreach (var model in _modelFiles)
+        {
+            if (FileIdentity.Of(model.Path) != model) return false;
+        }
+        return true;
     }
 
     /// <summary>

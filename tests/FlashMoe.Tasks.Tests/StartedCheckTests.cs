@@ -110,6 +110,25 @@ public sealed class StartedCheckTests : IDisposable
     }
 
     [Fact]
+    public async System.Threading.Tasks.Task A_profile_written_after_the_check_started_is_checked_again_in_the_target()
+    {
+        if (Environment.ProcessorCount < 2) return; // nothing is started on one core (the test below pins that)
+        _h.Write("flashmoe.json", Document(Profile(mmap: "true")));
+        var engine = new FakeBuildEngine();
+        var token = _h.Start(engine);
+        await Assert.IsType<StartedProfileCheck>(Assert.Single(engine.RegisteredObjects)).Work;
+
+        // A target between the two rewrites the profile: mmap off now, so no FM1002.
+        _h.Write("flashmoe.json", Document(Profile(mmap: "false")));
+        var (result, _, task) = _h.Run(engine: engine, startedCheck: token);
+
+        Assert.True(result, engine.Dump());
+        Assert.False(task.UsedStartedCheck);
+        Assert.Empty(engine.Warnings);
+        Assert.Contains(engine.Messages, m => m.Message.Contains("changed after the check started early"));
+    }
+
+    [Fact]
     public async System.Threading.Tasks.Task Nothing_is_started_without_a_second_core_and_otherwise_one_check_is_registered_for_the_build()
     {
         _h.Write("flashmoe.json", Document(Profile()));
