@@ -159,13 +159,26 @@ internal sealed class CheckResultCache
     /// </summary>
     internal bool Matches(string key, IReadOnlyList<(string Path, string Hash)> currentProfileHashes)
     {
-        if (!string.Equals(Key, key, StringComparison.Ordinal) || ProfileFiles.Count != currentProfileHashes.Count) return false;
-        for (var i = 0; i < ProfileFiles.Count; i++)
+        return string.Equals(Key, key, StringComparison.Ordinal) && SameHashes(ProfileFiles, currentProfileHashes)
+               && Unchanged(ModelFiles) && Unchanged(OutputFiles);
+    }
+
+    /// <summary>Whether two lists of files with their hashes are the same files, in the same order, with the same hashes.</summary>
+    internal static bool SameHashes(IReadOnlyList<(string Path, string Hash)> recorded, IReadOnlyList<(string Path, string Hash)> current)
+    {
+        if (recorded.Count != current.Count) return false;
+        for (var i = 0; i < recorded.Count; i++)
         {
-            if (!string.Equals(ProfileFiles[i].Path, currentProfileHashes[i].Path, StringComparison.Ordinal)
-                || !string.Equals(ProfileFiles[i].Hash, currentProfileHashes[i].Hash, StringComparison.Ordinal)) return false;
+            if (!string.Equals(recorded[i].Path, current[i].Path, StringComparison.Ordinal)
+                || !string.Equals(recorded[i].Hash, current[i].Hash, StringComparison.Ordinal)) return false;
         }
-        foreach (var file in ModelFiles.Concat(OutputFiles))
+        return true;
+    }
+
+    /// <summary>Whether every file still has the identity recorded for it.</summary>
+    internal static bool Unchanged(IEnumerable<FileIdentity> files)
+    {
+        foreach (var file in files)
         {
             if (FileIdentity.Of(file.Path) != file) return false;
         }

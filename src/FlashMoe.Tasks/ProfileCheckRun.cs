@@ -121,18 +121,8 @@ internal sealed class ProfileCheckRun
     public bool InputsUnchanged()
     {
         if (_profileHashes is null || _modelFiles is null) return false;
-        var now = HashProfileFiles(_parameters.ProjectDirectory);
-        if (now is null || now.Count != _profileHashes.Count) return false;
-        for (var i = 0; i < now.Count; i++)
-        {
-            if (!string.Equals(now[i].Path, _profileHashes[i].Path, StringComparison.Ordinal)
-                || !string.Equals(now[i].Hash, _profileHashes[i].Hash, StringComparison.Ordinal)) return false;
-        }
-        foreach (var model in _modelFiles)
-        {
-            if (FileIdentity.Of(model.Path) != model) return false;
-        }
-        return true;
+        return HashProfileFiles(_parameters.ProjectDirectory) is { } now && CheckResultCache.SameHashes(_profileHashes, now)
+               && CheckResultCache.Unchanged(_modelFiles);
     }
 
     /// <summary>
